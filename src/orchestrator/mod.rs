@@ -1,0 +1,6 @@
+//! The coordination engine: agents run concurrently, answer with `new_answer` or `vote`,
+//! the most-voted agent presents the final answer (MassGen v0.0.18 semantics, with the
+//! defects listed in `docs/behaviour-vs-massgen.md` fixed).
+//!
+//! Responsibilities: run state, prompts, the workflow-tool protocol, the event bus, run
+//! records. Non-responsibilities: wire formats (backends), tool transport (mcp), display.
