@@ -6,6 +6,18 @@
 //! Non-responsibilities: coordination, prompts, tool execution (the orchestrator and `mcp`
 //! do those). Provider wire JSON never leaves this module.
 
+pub mod cc_request;
+pub mod cc_stream;
+pub mod chat_completions;
+pub mod http_error;
+pub mod sse;
+pub mod tool_calls;
+
+pub use chat_completions::{
+    AssistantContent, AzureOptions, BackendConfigError, ChatCompletionsBackend,
+    ChatCompletionsConfig, HttpOptions, RetryPolicy, WireOptions,
+};
+
 use futures::Stream;
 use serde::{Deserialize, Serialize};
 use std::pin::Pin;
