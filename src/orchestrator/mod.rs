@@ -4,3 +4,12 @@
 //!
 //! Responsibilities: run state, prompts, the workflow-tool protocol, the event bus, run
 //! records. Non-responsibilities: wire formats (backends), tool transport (mcp), display.
+
+mod agent;
+mod bus;
+pub mod prompts;
+mod run;
+
+pub use agent::{AgentRuntime, LadderCaps, LaunchOutcome, ToolProvider, ToolReply, same_answer};
+pub use bus::EventBus;
+pub use run::{RunInput, RunReport, RunSettings, run};

@@ -223,8 +223,9 @@ pub enum TieBreak {
     None,
     /// Several agents tied; the first in config order won.
     ConfigOrder,
-    /// No votes at all; the first agent in config order with an answer won.
-    NoVotesFirstAnswer,
+    /// No valid votes (timeout or failures); the most recent answer won, since every new
+    /// answer is meant to improve on the ones before it.
+    NoVotesLatestAnswer,
 }
 
 /// Severity of a log record or diagnostic.
