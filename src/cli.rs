@@ -1,9 +1,283 @@
 //! Command-line interface (clap): MassGen-compatible flags plus subcommands.
 //!
-//! Responsibilities: parsing arguments, dispatching to validate / run / tools, exit codes.
-//! Non-responsibilities: config semantics (config), running agents (orchestrator).
+//! Responsibilities: parsing arguments ([`Cli`], [`Command`]), `validate`, building the
+//! [`RunPlan`] for a run (config file or quick setup, CLI overrides, `.env`, key resolution),
+//! exit codes (0 ok, 1 configuration error, 2 run not possible). Non-responsibilities: config
+//! semantics (config), running agents (orchestrator): [`launch`] is the single hand-off point.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{
+    self, BackendType, ConfigError, DisplayType, Env, QuickSetup, ResolvedKeys, RunPlan,
+};
+
+const EXAMPLES: &str = "\
+Examples:
+  # Three local agents (LM Studio / Ollama / vLLM), full-screen TUI
+  massgen-tui --config configs/three_agents_local.yaml \"Is 2^31-1 prime?\"
+
+  # A MassGen config, headless, final answer on stdout
+  massgen-tui --config ../shared/massgen-configs/v0.0.18/three_agents_opensource.yaml --headless \"Summarise RFC 9110\"
+
+  # Quick single-agent setup without a config file
+  massgen-tui --backend chatcompletion --model qwen3:8b --base-url http://localhost:11434/v1 \"Hello\"
+  massgen-tui --model gpt-5-nano \"Hello\"          # type inferred from the model (openai)
+
+  # Event stream as JSON lines (for scripts)
+  massgen-tui --config configs/single_agent_local.yaml --json \"What is MCP?\"
+
+  # Check configs without running anything (one line per file; exit 1 if any fails)
+  massgen-tui validate configs/*.yaml ../shared/massgen-configs/v0.0.18/*.yaml
+
+Environment:
+  API keys are read from the environment, overlaid by `.env` in the working directory
+  (KEY=VALUE lines; .env wins): OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_API_KEY / GEMINI_API_KEY,
+  XAI_API_KEY, CEREBRAS_API_KEY, TOGETHER_API_KEY, FIREWORKS_API_KEY, GROQ_API_KEY, NEBIUS_API_KEY,
+  OPENROUTER_API_KEY, ZAI_API_KEY, MOONSHOT_API_KEY / KIMI_API_KEY, POE_API_KEY,
+  QWEN_API_KEY / DASHSCOPE_API_KEY, AZURE_OPENAI_API_KEY (+ AZURE_OPENAI_ENDPOINT,
+  AZURE_OPENAI_API_VERSION). Local servers (localhost, 127.0.0.1, ...) need no key.
+  See docs/providers.md and docs/configuration.md.
+
+Exit codes: 0 success, 1 configuration error, 2 the run could not be carried out.";
+
+/// `massgen-tui`: multi-agent LLM coordination, MassGen v0.0.18 compatible.
+#[derive(Parser, Debug, Clone, PartialEq)]
+#[command(
+    name = "massgen-tui",
+    version,
+    about = "Multi-agent LLM coordination (MassGen v0.0.18 compatible) with a full-screen terminal UI",
+    long_about = "Several agents answer the same question concurrently, see each other's answers \
+(anonymised), improve them with `new_answer` or `vote` for the best; the most-voted agent \
+presents the final answer. Reads MassGen YAML/JSON configs.",
+    after_help = EXAMPLES,
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    /// Subcommand; without one, runs a question (or the interactive session).
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Run options (used when no subcommand is given).
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+/// Subcommands. More (mcp, replay, demo, logs) are added by later work.
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum Command {
+    /// Load config files and report, per file, `ok` with a summary or the error.
+    Validate(ValidateArgs),
+}
+
+/// `validate` arguments.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ValidateArgs {
+    /// Config files (.yaml, .yml, .json).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print only the one line per file (no warnings under it).
+    #[arg(short, long)]
+    pub quiet: bool,
+}
+
+/// Options for a run (MassGen's flags).
+#[derive(Args, Debug, Clone, PartialEq, Default)]
+pub struct RunArgs {
+    /// YAML/JSON config file (MassGen format). If not found, `configs/<name>` is tried.
+    #[arg(long, value_name = "FILE", conflicts_with = "backend")]
+    pub config: Option<PathBuf>,
+    /// Quick single-agent setup: backend type.
+    #[arg(long, value_name = "TYPE", value_parser = backend_type_parser())]
+    pub backend: Option<String>,
+    /// Quick setup model [default: gpt-4o-mini]; without --backend the type is inferred from it.
+    #[arg(long, value_name = "MODEL", conflicts_with = "config")]
+    pub model: Option<String>,
+    /// Quick setup base URL (OpenAI-compatible endpoint).
+    #[arg(long, value_name = "URL", conflicts_with = "config")]
+    pub base_url: Option<String>,
+    /// Quick setup system message [default: "You are a helpful AI assistant."].
+    #[arg(long, value_name = "TEXT", conflicts_with = "config")]
+    pub system_message: Option<String>,
+    /// No full-screen UI: progress on stderr, the final answer on stdout.
+    #[arg(long, visible_alias = "no-display")]
+    pub headless: bool,
+    /// Headless, with every event as one JSON object per line on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Do not write run logs (sets ui.logging_enabled = false).
+    #[arg(long)]
+    pub no_logs: bool,
+    /// Verbose diagnostics (sets ui.debug).
+    #[arg(long)]
+    pub debug: bool,
+    /// Global coordination timeout in seconds (overrides timeout_settings.orchestrator_timeout_seconds).
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub orchestrator_timeout: Option<u64>,
+    /// The question. Without it, an interactive session starts.
+    #[arg(value_name = "QUESTION")]
+    pub question: Option<String>,
+}
+
+fn backend_type_parser() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(BackendType::ALL.map(|t| t.as_str()))
+}
 
 /// Entry point used by `main.rs`.
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(1)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    dispatch(cli)
+}
+
+/// Runs a parsed command line.
+pub fn dispatch(cli: Cli) -> ExitCode {
+    match cli.command {
+        Some(Command::Validate(args)) => validate(&args),
+        None => run(&cli.run),
+    }
+}
+
+/// `validate`: one line per file on stdout (`FILE: ok: <summary>` or `FILE: error: ...`),
+/// warnings indented under it unless `--quiet`. Exit 1 if any file fails.
+pub fn validate(args: &ValidateArgs) -> ExitCode {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut failed = 0usize;
+    for file in &args.files {
+        match config::load(file) {
+            Ok(plan) => {
+                let _ = writeln!(out, "{}: ok: {}", file.display(), plan.summary());
+                if !args.quiet {
+                    for w in &plan.warnings {
+                        let _ = writeln!(out, "    warning: {w}");
+                    }
+                }
+            }
+            Err(e) => {
+                failed += 1;
+                let mut e = e;
+                e.file = file.display().to_string();
+                let line = e.one_line();
+                let rest = line
+                    .strip_prefix(&format!("{}: ", file.display()))
+                    .unwrap_or(&line)
+                    .to_string();
+                let _ = writeln!(out, "{}: error: {rest}", file.display());
+            }
+        }
+    }
+    let _ = out.flush();
+    if failed > 0 {
+        eprintln!(
+            "{failed} of {} config file(s) failed validation",
+            args.files.len()
+        );
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// Builds the plan a run would use: the config file (with MassGen's `configs/` fallback) or
+/// the quick-setup flags, then applies `--headless`/`--no-logs`/`--debug`/`--orchestrator-timeout`.
+pub fn build_plan(args: &RunArgs) -> Result<RunPlan, ConfigError> {
+    let mut plan = match &args.config {
+        Some(path) => config::load(&config::find_config(path)?)?,
+        None => config::quick_setup(&QuickSetup {
+            backend: args.backend.clone(),
+            model: args.model.clone(),
+            base_url: args.base_url.clone(),
+            system_message: args.system_message.clone(),
+        })?,
+    };
+    if args.headless || args.json {
+        plan.ui.display_type = DisplayType::Simple;
+    }
+    if args.no_logs {
+        plan.ui.logging_enabled = false;
+    }
+    if args.debug {
+        plan.ui.debug = true;
+        plan.ui.logging_enabled = true;
+    }
+    if let Some(t) = args.orchestrator_timeout {
+        plan.timeouts.orchestrator_timeout_seconds = t;
+    }
+    Ok(plan)
+}
+
+/// Everything a run needs, handed to [`launch`].
+#[derive(Debug)]
+pub struct LaunchContext {
+    /// The validated plan (CLI overrides applied).
+    pub plan: RunPlan,
+    /// API keys / endpoints per agent.
+    pub keys: ResolvedKeys,
+    /// Process environment overlaid by `.env` (for MCP `${VAR}` expansion and child processes).
+    pub env: Env,
+    /// The command-line options.
+    pub args: RunArgs,
+}
+
+/// A run: plan → `.env` → keys → [`launch`]. Configuration problems exit with 1.
+pub fn run(args: &RunArgs) -> ExitCode {
+    let plan = match build_plan(args) {
+        Ok(p) => p,
+        Err(e) => return config_error(&e),
+    };
+    for w in &plan.warnings {
+        eprintln!("warning: {}: {w}", plan.source.name());
+    }
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let env = match Env::load(&cwd) {
+        Ok((env, issues)) => {
+            for i in issues {
+                eprintln!(
+                    "warning: .env line {}: {} (line ignored)",
+                    i.line, i.message
+                );
+            }
+            env
+        }
+        Err(e) => return config_error(&e),
+    };
+    let keys = match plan.resolve_keys(&env) {
+        Ok(k) => k,
+        Err(e) => return config_error(&e),
+    };
+    launch(LaunchContext {
+        plan,
+        keys,
+        env,
+        args: args.clone(),
+    })
+}
+
+fn config_error(e: &ConfigError) -> ExitCode {
+    eprintln!("Configuration error: {e}");
+    ExitCode::from(1)
+}
+
+/// The hand-off to the coordination engine. Until the engine is wired in, this says so plainly
+/// and exits with code 2; it never pretends to run.
+pub fn launch(ctx: LaunchContext) -> ExitCode {
+    let n = ctx.plan.agents.len();
+    eprintln!(
+        "Loaded {} ({n} agent{}); the coordination engine is not built yet, so nothing was run.",
+        ctx.plan.source.name(),
+        if n == 1 { "" } else { "s" }
+    );
+    ExitCode::from(2)
 }
