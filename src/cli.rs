@@ -2,7 +2,7 @@
 //!
 //! Responsibilities: parsing arguments ([`Cli`], [`Command`]), `validate`, building the
 //! [`RunPlan`] for a run (config file or quick setup, CLI overrides, `.env`, key resolution),
-//! exit codes (0 ok, 1 configuration error, 2 run not possible). Non-responsibilities: config
+//! exit codes (0 ok, 1 configuration error, 2 usage error / run not possible). Non-responsibilities: config
 //! semantics (config), running agents (orchestrator): [`launch`] is the single hand-off point.
 
 use std::io::Write;
@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::{
-    self, BackendType, ConfigError, DisplayType, Env, QuickSetup, ResolvedKeys, RunPlan,
+    self, BackendType, ConfigError, DisplayType, Env, KeySource, QuickSetup, ResolvedKeys, RunPlan,
 };
 
 const EXAMPLES: &str = "\
@@ -33,6 +33,9 @@ Examples:
   # Check configs without running anything (one line per file; exit 1 if any fails)
   massgen-tui validate configs/*.yaml ../shared/massgen-configs/v0.0.18/*.yaml
 
+  # Also check the API keys this machine has, and show what would run
+  massgen-tui --config configs/mixed_providers.yaml --dry-run
+
 Environment:
   API keys are read from the environment, overlaid by `.env` in the working directory
   (KEY=VALUE lines; .env wins): OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_API_KEY / GEMINI_API_KEY,
@@ -42,7 +45,8 @@ Environment:
   AZURE_OPENAI_API_VERSION). Local servers (localhost, 127.0.0.1, ...) need no key.
   See docs/providers.md and docs/configuration.md.
 
-Exit codes: 0 success, 1 configuration error, 2 the run could not be carried out.";
+Exit codes: 0 success, 1 configuration error (file, key path, reason and fix on stderr),
+2 usage error or the run could not be carried out.";
 
 /// `massgen-tui`: multi-agent LLM coordination, MassGen v0.0.18 compatible.
 #[derive(Parser, Debug, Clone, PartialEq)]
@@ -116,6 +120,9 @@ pub struct RunArgs {
     /// Global coordination timeout in seconds (overrides timeout_settings.orchestrator_timeout_seconds).
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..))]
     pub orchestrator_timeout: Option<u64>,
+    /// Load the config, check every API key and print what would run (keys redacted), then stop.
+    #[arg(long)]
+    pub dry_run: bool,
     /// The question. Without it, an interactive session starts.
     #[arg(value_name = "QUESTION")]
     pub question: Option<String>,
@@ -131,11 +138,7 @@ pub fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() {
-                ExitCode::from(1)
-            } else {
-                ExitCode::SUCCESS
-            };
+            return ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
         }
     };
     dispatch(cli)
@@ -257,12 +260,46 @@ pub fn run(args: &RunArgs) -> ExitCode {
         Ok(k) => k,
         Err(e) => return config_error(&e),
     };
+    if args.dry_run {
+        print_dry_run(&plan, &keys);
+        return ExitCode::SUCCESS;
+    }
     launch(LaunchContext {
         plan,
         keys,
         env,
         args: args.clone(),
     })
+}
+
+/// `--dry-run` output: the plan summary and, per agent, provider, endpoint and key source.
+fn print_dry_run(plan: &RunPlan, keys: &ResolvedKeys) {
+    println!("{}: ok: {}", plan.source.name(), plan.summary());
+    for a in &plan.agents {
+        let key = match keys.get(&a.id).map(|k| &k.source) {
+            Some(KeySource::Config) => "key from the config".to_string(),
+            Some(KeySource::EnvVar(v)) => format!("key from {v}"),
+            _ => "no key".to_string(),
+        };
+        let url = keys
+            .get(&a.id)
+            .and_then(|k| k.base_url.clone())
+            .or_else(|| a.base_url.clone())
+            .unwrap_or_else(|| "-".to_string());
+        println!(
+            "  {}: {} ({} API) model {} at {url}; {key}; {} MCP server(s)",
+            a.id,
+            a.provider_display_name(),
+            a.provider.api.as_str(),
+            a.model,
+            a.mcp_servers.len()
+        );
+    }
+    println!(
+        "  ui: {}; orchestrator timeout: {} s",
+        plan.ui.display_type.as_str(),
+        plan.timeouts.orchestrator_timeout_seconds
+    );
 }
 
 fn config_error(e: &ConfigError) -> ExitCode {

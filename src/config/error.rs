@@ -35,8 +35,14 @@ pub enum ConfigErrorKind {
 
 /// A configuration problem that stops the run. Renders as
 /// `file: key.path: reason (line L, column C)` followed by a `fix:` line.
+/// Boxed so `Result<_, ConfigError>` stays small; fields are reached through `Deref`
+/// (`err.path`, `err.kind`, ...).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConfigError {
+pub struct ConfigError(Box<ConfigErrorData>);
+
+/// The fields of a [`ConfigError`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigErrorData {
     /// Config file (or `<command line>` for quick setup).
     pub file: String,
     /// Key path such as `agents[2].backend.type`; empty for whole-file problems.
@@ -51,6 +57,19 @@ pub struct ConfigError {
     pub kind: ConfigErrorKind,
 }
 
+impl std::ops::Deref for ConfigError {
+    type Target = ConfigErrorData;
+    fn deref(&self) -> &ConfigErrorData {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ConfigError {
+    fn deref_mut(&mut self) -> &mut ConfigErrorData {
+        &mut self.0
+    }
+}
+
 impl ConfigError {
     /// Builds an error.
     pub fn new(
@@ -60,14 +79,14 @@ impl ConfigError {
         reason: impl Into<String>,
         fix: impl Into<String>,
     ) -> ConfigError {
-        ConfigError {
+        ConfigError(Box::new(ConfigErrorData {
             file: file.into(),
             path: path.into(),
             location: None,
             reason: reason.into(),
             fix: fix.into(),
             kind,
-        }
+        }))
     }
 
     /// Attaches a 1-based line and column.

@@ -13,7 +13,7 @@ use serde_json::{Map, Value, json};
 use super::error::{ConfigError, ConfigErrorKind};
 use super::mcp::parse_servers;
 use super::providers::{self, BackendType, KeyPolicy};
-use super::walk::{Ctx, index, join, type_name};
+use super::walk::{Ctx, index, join, suggest, type_name};
 use super::{
     AgentLimits, AgentPlan, ApiKey, BuiltinTools, ConfigFormat, ConfigSource, DisplayType,
     OrchestratorSettings, RunPlan, RunSettings, Secret, TimeoutSettings, UiSettings,
@@ -187,27 +187,26 @@ pub fn quick_setup(q: &QuickSetup) -> Result<RunPlan, ConfigError> {
 }
 
 fn parse_text(text: &str, format: ConfigFormat, name: &str) -> Result<Value, ConfigError> {
-    let value =
-        match format {
-            ConfigFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
-                let line = e.line() as u64;
-                let col = e.column() as u64;
-                let err = ConfigError::new(
-                    ConfigErrorKind::Syntax,
-                    name,
-                    "",
-                    format!("invalid JSON: {e}"),
-                    "fix the JSON syntax at the position shown",
-                );
-                if line > 0 { err.at(line, col) } else { err }
-            })?,
-            ConfigFormat::Yaml => {
-                if text.trim().is_empty() {
-                    Value::Null
-                } else {
-                    serde_saphyr::from_str::<Value>(text).map_err(|e| {
+    let value = match format {
+        ConfigFormat::Json => serde_json::from_str::<Value>(text).map_err(|e| {
+            let line = e.line() as u64;
+            let col = e.column() as u64;
+            let err = ConfigError::new(
+                ConfigErrorKind::Syntax,
+                name,
+                "",
+                format!("invalid JSON: {}", clean_parser_message(&e.to_string())),
+                "fix the JSON syntax at the position shown",
+            );
+            if line > 0 { err.at(line, col) } else { err }
+        })?,
+        ConfigFormat::Yaml => {
+            if text.trim().is_empty() {
+                Value::Null
+            } else {
+                serde_saphyr::from_str::<Value>(text).map_err(|e| {
                     let msg = e.without_snippet().to_string();
-                    let msg = msg.lines().next().unwrap_or("syntax error").trim().to_string();
+                    let msg = clean_parser_message(msg.lines().next().unwrap_or("syntax error"));
                     let err = ConfigError::new(
                         ConfigErrorKind::Syntax,
                         name,
@@ -220,10 +219,36 @@ fn parse_text(text: &str, format: ConfigFormat, name: &str) -> Result<Value, Con
                         _ => err,
                     }
                 })?
-                }
             }
-        };
+        }
+    };
     Ok(value)
+}
+
+/// Drops the parser's own " at line L, column C" suffix (we add the location ourselves) and
+/// rewords messages that talk about parser options.
+fn clean_parser_message(msg: &str) -> String {
+    let mut m = msg.trim().to_string();
+    if let Some(i) = m.rfind(" at line ") {
+        let tail = &m[i + 9..];
+        if tail
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || c == ' ' || c.is_ascii_alphabetic())
+            && tail.contains("column")
+        {
+            m.truncate(i);
+        }
+    }
+    if let Some(rest) = m.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!(
+            "duplicate key `{key}` in the same map (MassGen would silently keep the last one)"
+        );
+    }
+    if m.contains("recursive references") {
+        return "recursive alias (an anchor that refers to itself)".to_string();
+    }
+    m
 }
 
 const TOP_KEYS: &[&str] = &[
@@ -829,9 +854,14 @@ fn parse_backend(
         }
         check_param(ctx, k, v, &kp)?;
         if !KNOWN_PARAMS.contains(&k.as_str()) {
+            let mut known: Vec<&str> = KNOWN_PARAMS.to_vec();
+            known.extend_from_slice(FRAMEWORK_KEYS);
+            let hint = suggest(k, &known)
+                .map(|s| format!(" (did you mean `{s}`?)"))
+                .unwrap_or_default();
             ctx.warn(
                 &kp,
-                "not a backend key MassGen documents; forwarded to the provider request as-is",
+                format!("not a backend key MassGen documents{hint}; forwarded to the provider request as-is"),
             );
         } else if provider.caps.rejected_params.contains(&k.as_str()) {
             ctx.warn(

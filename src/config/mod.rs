@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 pub use env::{DotenvIssue, Env, Secret, env_references, expand_env_refs, parse_dotenv};
-pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
+pub use error::{ConfigError, ConfigErrorData, ConfigErrorKind, ConfigWarning};
 pub use load::{QuickSetup, find_config, load, load_str, quick_setup};
 pub use mcp::{HttpServer, McpSecurity, McpServerConfig, McpTransport, SecurityLevel, StdioServer};
 pub use providers::{
@@ -276,8 +276,9 @@ impl AgentPlan {
 
 /// A validated run: everything the engine needs except secrets from the environment.
 /// Build it with [`load`], [`load_str`] or [`quick_setup`]; nothing changes it afterwards
-/// except CLI overrides applied by the caller before the run starts.
-#[derive(Clone, Debug, PartialEq)]
+/// except CLI overrides applied by the caller before the run starts. `Debug` shows the raw
+/// config redacted.
+#[derive(Clone, PartialEq)]
 pub struct RunPlan {
     /// Where it came from.
     pub source: ConfigSource,
@@ -294,6 +295,21 @@ pub struct RunPlan {
     /// Non-fatal findings, in document order.
     pub warnings: Vec<ConfigWarning>,
     raw: Value,
+}
+
+impl std::fmt::Debug for RunPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RunPlan")
+            .field("source", &self.source)
+            .field("agents", &self.agents)
+            .field("ui", &self.ui)
+            .field("orchestrator", &self.orchestrator)
+            .field("timeouts", &self.timeouts)
+            .field("run", &self.run)
+            .field("warnings", &self.warnings)
+            .field("raw", &self.redacted_json())
+            .finish()
+    }
 }
 
 /// Where a resolved key came from.
