@@ -341,15 +341,8 @@ impl Launch {
                 }
             }
 
-            // Workflow calls present.
-            let has_answer = workflow.iter().any(|c| c.name == prompts::NEW_ANSWER);
-            if self.restart.is_cancelled() && !has_answer {
-                self.notice(
-                    Level::Info,
-                    "vote dropped: new answers arrived while voting; restarting",
-                );
-                return LaunchOutcome::Restarted;
-            }
+            // Workflow calls present. A vote cast after new answers arrived still goes to the
+            // coordinator, which reports it as ignored (it knows the answer epochs).
             match self.validate(&workflow, &reply.text) {
                 Ok(decision) => match self.check_decision(decision) {
                     Ok(outcome) => {
