@@ -2,8 +2,8 @@
 //!
 //! Responsibilities: parsing arguments ([`Cli`], [`Command`]), `validate`, building the
 //! [`RunPlan`] for a run (config file or quick setup, CLI overrides, `.env`, key resolution),
-//! exit codes (0 ok, 1 configuration error, 2 usage error / run not possible). Non-responsibilities: config
-//! semantics (config), running agents (orchestrator): [`launch`] is the single hand-off point.
+//! exit codes (see [`launch`]), `--dry-run`. Non-responsibilities: config semantics (config),
+//! running agents (orchestrator, app): [`launch`] is the single hand-off point.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -45,8 +45,8 @@ Environment:
   AZURE_OPENAI_API_VERSION). Local servers (localhost, 127.0.0.1, ...) need no key.
   See docs/providers.md and docs/configuration.md.
 
-Exit codes: 0 success, 1 configuration error (file, key path, reason and fix on stderr),
-2 usage error or the run could not be carried out.";
+Exit codes: 0 answer (or validate/dry-run ok), 1 configuration error (file, key path, reason
+and fix on stderr), 2 usage error or the run failed, 3 timeout without an answer, 4 interrupted.";
 
 /// `massgen-tui`: multi-agent LLM coordination, MassGen v0.0.18 compatible.
 #[derive(Parser, Debug, Clone, PartialEq)]

@@ -1,5 +1,5 @@
 //! The real binary: `validate` on the MassGen corpus, our configs and broken files; `--help`;
-//! run-mode behaviour before the engine (config errors exit 1, never a pretend run).
+//! `--dry-run` and key checks before any request (config errors exit 1).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use assert_cmd::Command;
@@ -181,7 +181,7 @@ fn usage_errors_and_config_errors_exit_1() {
 }
 
 #[test]
-fn run_checks_keys_before_anything_and_never_pretends_to_run() {
+fn run_checks_keys_before_any_request() {
     let dir = tempfile::tempdir().unwrap();
     // Missing key: exit 1, names the agent and the variable.
     bin()

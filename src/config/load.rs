@@ -207,12 +207,13 @@ fn parse_text(text: &str, format: ConfigFormat, name: &str) -> Result<Value, Con
                 serde_saphyr::from_str::<Value>(text).map_err(|e| {
                     let msg = e.without_snippet().to_string();
                     let msg = clean_parser_message(msg.lines().next().unwrap_or("syntax error"));
+                    let fix = yaml_fix(&msg);
                     let err = ConfigError::new(
                         ConfigErrorKind::Syntax,
                         name,
                         "",
                         format!("invalid YAML: {msg}"),
-                        "fix the YAML syntax at the position shown (check indentation and quoting)",
+                        fix,
                     );
                     match e.location() {
                         Some(loc) if loc.line() > 0 => err.at(loc.line(), loc.column()),
@@ -223,6 +224,23 @@ fn parse_text(text: &str, format: ConfigFormat, name: &str) -> Result<Value, Con
         }
     };
     Ok(value)
+}
+
+/// What to do about a YAML parse error, by kind.
+fn yaml_fix(msg: &str) -> &'static str {
+    if msg.starts_with("duplicate key") {
+        "remove or rename one of the duplicate keys"
+    } else if msg.starts_with("the file holds several") {
+        "keep one document: remove the extra `---` sections"
+    } else if msg.starts_with("recursive alias") {
+        "make the anchor refer to something other than itself"
+    } else if msg.contains("non-finite") {
+        "use an ordinary number"
+    } else if msg.contains("budget") || msg.contains("Budget") {
+        "the document is too deeply nested or uses too many aliases; simplify it"
+    } else {
+        "fix the YAML syntax at the position shown (check indentation, `:` after keys and quoting)"
+    }
 }
 
 /// Drops the parser's own " at line L, column C" suffix (we add the location ourselves) and
@@ -244,6 +262,9 @@ fn clean_parser_message(msg: &str) -> String {
         return format!(
             "duplicate key `{key}` in the same map (MassGen would silently keep the last one)"
         );
+    }
+    if m.starts_with("multiple YAML documents") {
+        return "the file holds several YAML documents (separated by `---`); a config is one document".to_string();
     }
     if m.contains("recursive references") {
         return "recursive alias (an anchor that refers to itself)".to_string();

@@ -81,7 +81,7 @@ impl Ctx {
         self.invalid(
             path,
             format!("expected {expected}, found {}", type_name(got)),
-            format!("write `{}` as {expected}", last_segment(path)),
+            format!("write `{}` as {expected}", fix_subject(path)),
         )
     }
 
@@ -223,11 +223,12 @@ impl Ctx {
     }
 }
 
-fn last_segment(path: &str) -> &str {
-    path.rsplit(['.', '['])
-        .next()
-        .unwrap_or(path)
-        .trim_end_matches(']')
+/// The name to use in a fix: the last key, or the whole path when it ends with an index.
+fn fix_subject(path: &str) -> &str {
+    if path.ends_with(']') {
+        return path;
+    }
+    path.rsplit('.').next().unwrap_or(path)
 }
 
 /// The closest known key by edit distance (≤ 2), for "did you mean" hints.
@@ -235,7 +236,7 @@ pub(crate) fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
     known
         .iter()
         .map(|k| (edit_distance(key, k), *k))
-        .filter(|(d, _)| *d <= 2)
+        .filter(|(d, _)| *d <= (key.chars().count() / 3).clamp(1, 2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
 }
