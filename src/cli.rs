@@ -79,7 +79,7 @@ pub enum Command {
 /// `validate` arguments.
 #[derive(Args, Debug, Clone, PartialEq)]
 pub struct ValidateArgs {
-    /// Config files (.yaml, .yml, .json).
+    /// Config files (.yaml, .yml, .json); a directory stands for the config files in it.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Print only the one line per file (no warnings under it).
@@ -158,7 +158,8 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut failed = 0usize;
-    for file in &args.files {
+    let files = expand_dirs(&args.files);
+    for file in &files {
         match config::load(file) {
             Ok(plan) => {
                 let _ = writeln!(out, "{}: ok: {}", file.display(), plan.summary());
@@ -185,12 +186,40 @@ pub fn validate(args: &ValidateArgs) -> ExitCode {
     if failed > 0 {
         eprintln!(
             "{failed} of {} config file(s) failed validation",
-            args.files.len()
+            files.len()
         );
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// Directories stand for the `.yaml`/`.yml`/`.json` files directly inside them (sorted).
+fn expand_dirs(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        let entries = if p.is_dir() {
+            std::fs::read_dir(p).ok()
+        } else {
+            None
+        };
+        match entries {
+            Some(entries) => {
+                let mut inside: Vec<PathBuf> = entries
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|f| f.is_file() && config::ConfigFormat::from_path(f).is_some())
+                    .collect();
+                inside.sort();
+                if inside.is_empty() {
+                    // Reported as an error line by `validate`.
+                    out.push(p.clone());
+                }
+                out.extend(inside);
+            }
+            None => out.push(p.clone()),
+        }
+    }
+    out
 }
 
 /// Builds the plan a run would use: the config file (with MassGen's `configs/` fallback) or

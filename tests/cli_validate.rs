@@ -66,6 +66,12 @@ fn validate_prints_one_line_per_corpus_file() {
 }
 
 #[test]
+fn validate_accepts_a_directory() {
+    let out = bin().args(["validate", "-q", CORPUS]).output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap().lines().count(), 61);
+}
+
+#[test]
 fn validate_lists_warnings_under_the_file_line() {
     bin()
         .args(["validate", &format!("{CORPUS}/single_flash2.5.yaml")])

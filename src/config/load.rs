@@ -180,6 +180,17 @@ pub fn quick_setup(q: &QuickSetup) -> Result<RunPlan, ConfigError> {
             .replace("agent.backend.type", "--backend")
             .replace("agent.backend.model", "--model")
             .replace("agent.backend.base_url", "--base-url");
+        if e.path == "--backend" {
+            e.fix = format!(
+                "pass --backend ({}); for an OpenAI-compatible server use --backend chatcompletion --base-url URL",
+                BackendType::ALL
+                    .iter()
+                    .filter(|t| **t != BackendType::ClaudeCode)
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         e
     })?;
     plan.source = ConfigSource::CommandLine;
