@@ -486,14 +486,19 @@ fn azure_needs_key_and_endpoint() {
 #[test]
 fn api_key_in_yaml_works_and_never_leaks() {
     let plan = yaml(
-        "agents:\n  - backend:\n      type: openai\n      model: gpt-5\n      api_key: sk-very-secret\n      max_tokens: 5\n      mcp_servers:\n        - name: s\n          type: stdio\n          command: npx\n          env: {TOKEN: literal-secret, REF: \"${MY_TOKEN}\"}\n        - name: h\n          type: streamable-http\n          url: \"https://mcp.example.com/mcp\"\n          headers: {Authorization: Bearer abc123}\n",
+        "agents:\n  - backend:\n      type: openai\n      model: gpt-5\n      api_key: sk-very-secret\n      max_tokens: 5\n      extra_body: {access_token: tok-in-params}\n      mcp_servers:\n        - name: s\n          type: stdio\n          command: npx\n          env: {TOKEN: literal-secret, REF: \"${MY_TOKEN}\"}\n        - name: h\n          type: streamable-http\n          url: \"https://mcp.example.com/mcp\"\n          headers: {Authorization: Bearer abc123}\n",
     )
     .unwrap();
     assert!(matches!(plan.agents[0].api_key, ApiKey::Explicit(_)));
     let debug = format!("{plan:?}");
     let json = plan.redacted_json().to_string();
     let yaml_out = plan.redacted_yaml();
-    for secret in ["sk-very-secret", "literal-secret", "abc123"] {
+    for secret in [
+        "sk-very-secret",
+        "literal-secret",
+        "abc123",
+        "tok-in-params",
+    ] {
         assert!(!debug.contains(secret), "Debug leaks {secret}");
         assert!(!json.contains(secret), "redacted JSON leaks {secret}");
         assert!(!yaml_out.contains(secret), "redacted YAML leaks {secret}");

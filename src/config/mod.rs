@@ -221,8 +221,9 @@ pub enum ApiKey {
     NotRequired,
 }
 
-/// One agent, fully resolved. Agents keep config order (= tie-break order).
-#[derive(Clone, Debug, PartialEq)]
+/// One agent, fully resolved. Agents keep config order (= tie-break order). `Debug` redacts
+/// credential-like keys inside `params`.
+#[derive(Clone, PartialEq)]
 pub struct AgentPlan {
     /// Real id (`id:` or `agent<i>`).
     pub id: String,
@@ -263,6 +264,35 @@ pub struct AgentPlan {
     pub max_mcp_message_history: Option<u64>,
     /// Our per-agent limits.
     pub limits: AgentLimits,
+}
+
+impl std::fmt::Debug for AgentPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AgentPlan")
+            .field("id", &self.id)
+            .field("index", &self.index)
+            .field("config_path", &self.config_path)
+            .field("backend_type", &self.backend_type)
+            .field("provider", &self.provider.id)
+            .field("model", &self.model)
+            .field("base_url", &self.base_url)
+            .field("api_key", &self.api_key)
+            .field("system_message", &self.system_message)
+            .field(
+                "params",
+                &redact(&Value::Object(self.params.clone()), false),
+            )
+            .field("builtin_tools", &self.builtin_tools)
+            .field("mcp_servers", &self.mcp_servers)
+            .field("allowed_tools", &self.allowed_tools)
+            .field("exclude_tools", &self.exclude_tools)
+            .field("cwd", &self.cwd)
+            .field("provider_name", &self.provider_name)
+            .field("api_version", &self.api_version)
+            .field("max_mcp_message_history", &self.max_mcp_message_history)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 impl AgentPlan {
