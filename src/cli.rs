@@ -336,14 +336,18 @@ fn config_error(e: &ConfigError) -> ExitCode {
     ExitCode::from(1)
 }
 
-/// The hand-off to the coordination engine. Until the engine is wired in, this says so plainly
-/// and exits with code 2; it never pretends to run.
+/// The hand-off to the coordination engine (`app`): headless or full-screen, one question or
+/// a conversation. Exit codes: 0 answer, 1 configuration error, 2 run failed, 3 timeout without
+/// an answer, 4 interrupted.
 pub fn launch(ctx: LaunchContext) -> ExitCode {
-    let n = ctx.plan.agents.len();
-    eprintln!(
-        "Loaded {} ({n} agent{}); the coordination engine is not built yet, so nothing was run.",
-        ctx.plan.source.name(),
-        if n == 1 { "" } else { "s" }
-    );
-    ExitCode::from(2)
+    let opts = crate::app::AppOptions {
+        question: ctx.args.question.clone(),
+        headless: ctx.args.headless,
+        json: ctx.args.json,
+        no_logs: ctx.args.no_logs,
+        debug: ctx.args.debug,
+        orchestrator_timeout: ctx.args.orchestrator_timeout,
+        run_dir: None,
+    };
+    crate::app::run(ctx.plan, ctx.keys, ctx.env, opts)
 }

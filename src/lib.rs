@@ -7,6 +7,7 @@
 //! in the crate; `backend`, `mcp` and `sandbox` depend only on `protocol` and `config`;
 //! `orchestrator` on those; `tui` and `headless` only on `protocol`, `config` and `telemetry`.
 
+pub mod app;
 pub mod backend;
 pub mod cli;
 pub mod config;

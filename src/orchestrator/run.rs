@@ -268,13 +268,19 @@ impl Coordinator {
                     let reasons: Vec<String> = self
                         .slots
                         .iter()
-                        .map(|s| format!("{}: {:?}", s.rt.id(), s.terminal))
+                        .map(|s| {
+                            let why = match s.terminal {
+                                Some(Terminal::TimedOut) => "timed out",
+                                _ => "failed",
+                            };
+                            format!("{} {why}", s.rt.id())
+                        })
                         .collect();
                     (
                         RunOutcome::Failed,
                         None,
                         Some(format!(
-                            "every agent failed before giving an answer ({})",
+                            "every agent stopped before giving an answer ({}); see the errors above",
                             reasons.join(", ")
                         )),
                     )
