@@ -193,8 +193,7 @@ async fn three_agents_converge_and_the_winner_presents() {
     // A later launch sees all three answers, anonymised and in label order, and may vote.
     let last_b = reqs
         .iter()
-        .filter(|r| r.model() == Some("mb") && !r.tools().is_empty())
-        .next_back()
+        .rfind(|r| r.model() == Some("mb") && !r.tools().is_empty())
         .unwrap();
     let user = last_b.last_content("user").unwrap();
     assert!(user.contains("<agent1> Paris. <end of agent1>\n<agent2> Paris, France. <end of agent2>\n<agent3> It is Paris. <end of agent3>"));
