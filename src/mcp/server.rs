@@ -284,19 +284,14 @@ pub(crate) struct ConnectError {
 fn forward_stderr(shared: Arc<Shared>, stderr: tokio::process::ChildStderr) {
     tokio::spawn(async move {
         let mut lines = tokio::io::BufReader::new(stderr).lines();
-        loop {
-            match lines.next_line().await {
-                Ok(Some(line)) => {
-                    let line = shared.redactor.apply(&line);
-                    tracing::info!(target: "mcp::server", server = %shared.name, "{line}");
-                    if let Ok(mut tail) = shared.stderr_tail.lock() {
-                        if tail.len() >= STDERR_TAIL_LINES {
-                            tail.pop_front();
-                        }
-                        tail.push_back(line.chars().take(STDERR_LINE_MAX).collect());
-                    }
+        while let Ok(Some(line)) = lines.next_line().await {
+            let line = shared.redactor.apply(&line);
+            tracing::info!(target: "mcp::server", server = %shared.name, "{line}");
+            if let Ok(mut tail) = shared.stderr_tail.lock() {
+                if tail.len() >= STDERR_TAIL_LINES {
+                    tail.pop_front();
                 }
-                Ok(None) | Err(_) => break,
+                tail.push_back(line.chars().take(STDERR_LINE_MAX).collect());
             }
         }
     });
