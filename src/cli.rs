@@ -69,11 +69,72 @@ pub struct Cli {
     pub run: RunArgs,
 }
 
-/// Subcommands. More (mcp, replay, demo, logs) are added by later work.
+/// Subcommands.
 #[derive(Subcommand, Debug, Clone, PartialEq)]
 pub enum Command {
     /// Load config files and report, per file, `ok` with a summary or the error.
     Validate(ValidateArgs),
+    /// MCP debugging: list servers and tools, call one tool, run the built-in test server.
+    #[command(subcommand)]
+    Mcp(McpCommand),
+}
+
+/// `mcp` subcommands.
+#[derive(Subcommand, Debug, Clone, PartialEq)]
+pub enum McpCommand {
+    /// Start each MCP server (of a config, or one given with --server), list its tools with
+    /// their schemas, start-up time and problems, then stop it.
+    ///
+    /// Examples:
+    ///   massgen-tui mcp servers --config configs/two_agents_local_mcp.yaml
+    ///   massgen-tui mcp servers --server "massgen-tui mcp test-server"
+    ///   massgen-tui mcp servers --server http://127.0.0.1:5173/mcp
+    Servers(McpTarget),
+    /// Call one tool and print the result and the timing.
+    ///
+    /// Examples:
+    ///   massgen-tui mcp call --server "massgen-tui mcp test-server" mcp_echo '{"text":"hi"}'
+    ///   massgen-tui mcp call --config configs/two_agents_local_mcp.yaml test add_numbers '{"a":1,"b":2}'
+    Call(McpCallArgs),
+    /// Run the built-in MCP test server (MassGen's test tools plus fault tools) on stdio, or
+    /// over streamable HTTP at http://127.0.0.1:PORT/mcp with --http PORT.
+    TestServer(TestServerArgs),
+}
+
+/// Which servers an `mcp` command talks to.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct McpTarget {
+    /// Config file whose agents' `mcp_servers` are used.
+    #[arg(long, value_name = "FILE", conflicts_with = "server")]
+    pub config: Option<PathBuf>,
+    /// One server given directly: a stdio command line, or an http(s) URL.
+    #[arg(long, value_name = "CMD_OR_URL")]
+    pub server: Option<String>,
+}
+
+/// `mcp call` arguments.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct McpCallArgs {
+    /// The servers.
+    #[command(flatten)]
+    pub target: McpTarget,
+    /// With --config: the server name; with --server: the tool name.
+    #[arg(value_name = "SERVER_OR_TOOL")]
+    pub first: String,
+    /// With --config: the tool name; with --server: the JSON arguments.
+    #[arg(value_name = "TOOL_OR_JSON")]
+    pub second: Option<String>,
+    /// With --config: the JSON arguments (a JSON object; default `{}`).
+    #[arg(value_name = "JSON")]
+    pub third: Option<String>,
+}
+
+/// `mcp test-server` arguments.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct TestServerArgs {
+    /// Serve streamable HTTP on 127.0.0.1:PORT (path /mcp) instead of stdio.
+    #[arg(long, value_name = "PORT")]
+    pub http: Option<u16>,
 }
 
 /// `validate` arguments.
@@ -148,6 +209,7 @@ pub fn main() -> ExitCode {
 pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Validate(args)) => validate(&args),
+        Some(Command::Mcp(cmd)) => mcp_command(cmd),
         None => run(&cli.run),
     }
 }
@@ -350,4 +412,121 @@ pub fn launch(ctx: LaunchContext) -> ExitCode {
         run_dir: None,
     };
     crate::app::run(ctx.plan, ctx.keys, ctx.env, opts)
+}
+
+fn mcp_specs(target: &McpTarget) -> Result<Vec<crate::mcp::ServerSpec>, String> {
+    match (&target.config, &target.server) {
+        (_, Some(server)) => crate::mcp::ServerSpec::from_command_line(server, None)
+            .map(|s| vec![s])
+            .map_err(|e| e.to_string()),
+        (Some(path), None) => {
+            let plan = config::find_config(path)
+                .and_then(|p| config::load(&p))
+                .map_err(|e| e.to_string())?;
+            let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+            let env = Env::load(&cwd).map(|(e, _)| e).map_err(|e| e.to_string())?;
+            let mut specs: Vec<crate::mcp::ServerSpec> = Vec::new();
+            for a in &plan.agents {
+                for spec in crate::app::agent_specs(a, &env)? {
+                    if !specs.iter().any(|s| s.name == spec.name) {
+                        specs.push(spec);
+                    }
+                }
+            }
+            if specs.is_empty() {
+                return Err(format!("{}: no agent has `mcp_servers`", path.display()));
+            }
+            Ok(specs)
+        }
+        (None, None) => Err("give --config FILE or --server CMD_OR_URL".to_owned()),
+    }
+}
+
+fn mcp_command(cmd: McpCommand) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        match cmd {
+            McpCommand::TestServer(args) => match crate::mcp::run_test_server(args.http).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(2)
+                }
+            },
+            McpCommand::Servers(target) => {
+                let specs = match mcp_specs(&target) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let report = crate::mcp::cli::list_servers(specs).await;
+                print!("{report}");
+                if report.servers.iter().any(|s| s.error.is_some()) {
+                    ExitCode::from(2)
+                } else {
+                    ExitCode::SUCCESS
+                }
+            }
+            McpCommand::Call(args) => {
+                let specs = match mcp_specs(&args.target) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        return ExitCode::from(1);
+                    }
+                };
+                let (spec, tool, json) = if args.target.server.is_some() {
+                    (
+                        specs.into_iter().next(),
+                        args.first.clone(),
+                        args.second.clone(),
+                    )
+                } else {
+                    let found = specs.into_iter().find(|s| s.name == args.first);
+                    if found.is_none() {
+                        eprintln!("error: no MCP server named `{}` in the config", args.first);
+                        return ExitCode::from(1);
+                    }
+                    match args.second.clone() {
+                        Some(tool) => (found, tool, args.third.clone()),
+                        None => {
+                            eprintln!(
+                                "error: name the tool: mcp call --config FILE SERVER TOOL [JSON]"
+                            );
+                            return ExitCode::from(1);
+                        }
+                    }
+                };
+                let Some(spec) = spec else {
+                    eprintln!("error: no server");
+                    return ExitCode::from(1);
+                };
+                match crate::mcp::cli::call_tool(spec, &tool, json.as_deref().unwrap_or("")).await {
+                    Ok(report) => {
+                        print!("{report}");
+                        if report.outcome.status == crate::protocol::ToolStatus::Ok {
+                            ExitCode::SUCCESS
+                        } else {
+                            ExitCode::from(2)
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e:#}");
+                        ExitCode::from(2)
+                    }
+                }
+            }
+        }
+    })
 }

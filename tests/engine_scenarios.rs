@@ -78,7 +78,7 @@ async fn run(
     };
     let report = tokio::time::timeout(
         Duration::from_secs(60),
-        orchestrator::run(agents, settings, input, bus, CancellationToken::new()),
+        orchestrator::run(agents, settings, input, bus, CancellationToken::new(), None),
     )
     .await
     .expect("run did not finish within 60s");
@@ -558,7 +558,7 @@ async fn cancelling_a_run_stops_every_agent_and_finishes_the_stream() {
     });
     let report = tokio::time::timeout(
         Duration::from_secs(10),
-        orchestrator::run(agents, settings(), RunInput::default(), bus, cancel),
+        orchestrator::run(agents, settings(), RunInput::default(), bus, cancel, None),
     )
     .await
     .unwrap();

@@ -7,6 +7,10 @@
 //! every other one; only `cli` depends on it.
 
 use crate::backend::ChatBackend;
+mod mcp_tools;
+
+pub use mcp_tools::{McpTools, SessionSink, agent_specs, server_spec};
+
 use crate::backend::chat_completions::{
     AzureOptions, ChatCompletionsBackend, ChatCompletionsConfig,
 };
@@ -162,6 +166,8 @@ fn wire_options(
 pub struct Session {
     plan: RunPlan,
     agents: Vec<Arc<AgentRuntime>>,
+    mcp: Vec<Arc<McpTools>>,
+    sink: Arc<SessionSink>,
     settings: orchestrator::RunSettings,
     run_root: Option<PathBuf>,
     redacted_config: String,
@@ -173,12 +179,29 @@ impl Session {
     pub fn new(
         plan: RunPlan,
         keys: &ResolvedKeys,
-        _env: &Env,
+        env: &Env,
         opts: &AppOptions,
     ) -> Result<Self, SetupError> {
         let mut agents = Vec::new();
+        let mut mcp = Vec::new();
+        let sink = Arc::new(SessionSink::default());
+        let shared_env = Arc::new(env.clone());
         for a in &plan.agents {
             let backend = build_backend(a, keys.get(&a.id))?;
+            let specs = agent_specs(a, env).map_err(SetupError::config)?;
+            let tools = if specs.is_empty() {
+                None
+            } else {
+                let t = Arc::new(McpTools::new(
+                    a,
+                    specs,
+                    shared_env.clone(),
+                    sink.clone(),
+                    plan.run.mcp_result_max_chars,
+                ));
+                mcp.push(t.clone());
+                Some(t)
+            };
             let limits_timeout = a
                 .limits
                 .timeout_seconds
@@ -197,7 +220,7 @@ impl Session {
                     tool_choice_named: a.provider.caps.tool_choice_named,
                 },
                 system_message: a.system_message.clone(),
-                tools: None,
+                tools: tools.map(|t| t as Arc<dyn orchestrator::ToolProvider>),
                 max_answers: a.limits.max_answers.or(plan.run.max_answers_per_agent),
                 timeout: limits_timeout,
             }));
@@ -214,7 +237,7 @@ impl Session {
             retry_base_delay: Duration::from_secs(1),
             max_tool_iterations: plan.run.mcp_max_tool_iterations,
         };
-        let run_root = if opts.no_logs {
+        let run_root = if opts.no_logs || !plan.ui.logging_enabled {
             None
         } else {
             Some(
@@ -228,6 +251,8 @@ impl Session {
         Ok(Self {
             plan,
             agents,
+            mcp,
+            sink,
             settings,
             run_root,
             redacted_config,
@@ -248,6 +273,11 @@ impl Session {
     /// Forget the conversation.
     pub fn reset_history(&mut self) {
         self.history.clear();
+    }
+
+    /// Stop every MCP server (no orphan processes).
+    pub async fn shutdown(&self) {
+        futures::future::join_all(self.mcp.iter().map(|t| t.shutdown())).await;
     }
 
     /// Run one question. Every event also goes to `extra` subscribers (front ends).
@@ -285,14 +315,30 @@ impl Session {
                 _ => None,
             },
         };
+        self.sink
+            .set(Some(bus.clone() as Arc<dyn crate::protocol::EventSink>));
+        let init: Option<orchestrator::InitFuture> = if self.mcp.is_empty() {
+            None
+        } else {
+            let tools = self.mcp.clone();
+            Some(Box::pin(async move {
+                let starts = tools.iter().map(|t| t.start());
+                for r in futures::future::join_all(starts).await {
+                    r?;
+                }
+                Ok(())
+            }))
+        };
         let report = orchestrator::run(
             self.agents.clone(),
             self.settings.clone(),
             input,
             bus.clone(),
             cancel,
+            init,
         )
         .await;
+        self.sink.set(None);
         drop(bus);
         let mut dir = None;
         if let Some(handle) = recorder {
@@ -349,7 +395,9 @@ async fn async_run(plan: RunPlan, keys: ResolvedKeys, env: Env, opts: AppOptions
     };
     let headless = opts.headless || opts.json || !std::io::stdout().is_terminal();
     if headless {
-        run_headless(&mut session, &opts).await
+        let code = run_headless(&mut session, &opts).await;
+        session.shutdown().await;
+        code
     } else {
         run_tui(session, &opts).await
     }
@@ -535,8 +583,14 @@ async fn run_tui(session: Session, opts: &AppOptions) -> ExitCode {
         }
     }
     // Wait for a cancelled run to finish its record.
-    if session_slot.is_none() {
-        let _ = tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await;
+    if session_slot.is_none()
+        && let Ok(Some((s, _))) =
+            tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await
+    {
+        session_slot = Some(s);
+    }
+    if let Some(s) = &session_slot {
+        s.shutdown().await;
     }
     drop(events_tx);
     match tui.await {

@@ -12,4 +12,4 @@ mod run;
 
 pub use agent::{AgentRuntime, LadderCaps, LaunchOutcome, ToolProvider, ToolReply, same_answer};
 pub use bus::EventBus;
-pub use run::{RunInput, RunReport, RunSettings, run};
+pub use run::{InitFuture, RunInput, RunReport, RunSettings, run};

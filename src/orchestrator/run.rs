@@ -113,17 +113,21 @@ struct Finished {
     outcome: LaunchOutcome,
 }
 
-/// Run one question to its end. Never panics; every ending is a [`RunReport`] and a
-/// `RunFinished` event.
+/// Work done in the initialization stage (starting MCP servers); an error ends the run.
+pub type InitFuture = futures::future::BoxFuture<'static, Result<(), String>>;
+
+/// Run one question to its end. `init` runs inside the initialization stage. Never panics;
+/// every ending is a [`RunReport`] and a `RunFinished` event.
 pub async fn run(
     agents: Vec<Arc<AgentRuntime>>,
     settings: RunSettings,
     input: RunInput,
     bus: Arc<EventBus>,
     cancel: CancellationToken,
+    init: Option<InitFuture>,
 ) -> RunReport {
     let mut coordinator = Coordinator::new(agents, settings, input, bus, cancel);
-    coordinator.run().await
+    coordinator.run(init).await
 }
 
 struct Coordinator {
@@ -218,7 +222,7 @@ impl Coordinator {
         *started = Some((stage, Instant::now()));
     }
 
-    async fn run(&mut self) -> RunReport {
+    async fn run(&mut self, init: Option<InitFuture>) -> RunReport {
         self.emit_run(EventMsg::RunStarted {
             format_version: crate::protocol::EVENT_FORMAT_VERSION,
             question: self.input.question.clone(),
@@ -230,6 +234,41 @@ impl Coordinator {
         self.stage(Stage::Initialization, &mut stage);
         for i in 0..self.slots.len() {
             self.set_state(i, AgentState::Waiting);
+        }
+        let init_error = match init {
+            Some(f) => tokio::select! {
+                r = f => r.err(),
+                _ = self.cancel.cancelled() => Some("cancelled during initialization".to_owned()),
+            },
+            None => None,
+        };
+        if let Some(error) = init_error {
+            if let Some((prev, at)) = stage.take() {
+                self.emit_run(EventMsg::StageFinished {
+                    stage: prev,
+                    duration_ms: ms(at.elapsed()),
+                });
+            }
+            let outcome = if self.cancel.is_cancelled() {
+                RunOutcome::Cancelled
+            } else {
+                RunOutcome::Failed
+            };
+            let totals = self.totals();
+            self.emit_run(EventMsg::RunFinished {
+                outcome,
+                winner: None,
+                final_answer: None,
+                totals: totals.clone(),
+                error: Some(error.clone()),
+            });
+            return RunReport {
+                outcome,
+                winner: None,
+                final_answer: None,
+                totals,
+                error: Some(error),
+            };
         }
         self.stage(Stage::Coordination, &mut stage);
 
