@@ -590,3 +590,83 @@ async fn secrets_never_reach_events() {
     assert!(!dump.contains("sk-live-abcdef123456"));
     within(20, m.shutdown()).await;
 }
+
+#[tokio::test]
+async fn concurrent_calls_run_in_parallel() {
+    let (m, _sink) = start(vec![stdio_spec("t")], McpOptions::default()).await;
+    let t0 = std::time::Instant::now();
+    let calls = (0..5).map(|i| {
+        let m = m.clone();
+        async move {
+            m.call(
+                &scope(&format!("p{i}")),
+                "mcp__t__slow",
+                serde_json::json!({"ms": 600}),
+                CancellationToken::new(),
+            )
+            .await
+        }
+    });
+    let outs = within(20, futures::future::join_all(calls)).await;
+    assert!(outs.iter().all(|o| o.status == ToolStatus::Ok));
+    assert!(
+        t0.elapsed() < Duration::from_millis(2500),
+        "{:?}",
+        t0.elapsed()
+    );
+    within(20, m.shutdown()).await;
+}
+
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn server_stderr_goes_to_the_mcp_log_target() {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::registry().with(
+        tracing_subscriber::fmt::layer()
+            .with_ansi(false)
+            .with_writer(move || writer.clone())
+            .with_filter(tracing_subscriber::filter::filter_fn(|m| {
+                m.target() == "mcp::server"
+            })),
+    );
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let exe = test_server_exe();
+    let spec = ServerSpec::stdio(
+        "noisy",
+        "sh",
+        vec![
+            "-c".into(),
+            format!("echo 'hello from stderr' >&2; exec '{}'", exe.display()),
+        ],
+    );
+    let (m, _sink) = start(vec![spec], McpOptions::default()).await;
+    let mut found = String::new();
+    for _ in 0..50 {
+        found = String::from_utf8_lossy(&captured.0.lock().unwrap()).into_owned();
+        if found.contains("hello from stderr") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(found.contains("hello from stderr"), "{found}");
+    assert!(
+        found.contains("mcp::server") && found.contains("noisy"),
+        "{found}"
+    );
+    within(20, m.shutdown()).await;
+}

@@ -844,15 +844,15 @@ impl McpManager {
         );
         let (status, for_model, full) = match &resolved {
             None => {
-                let mut available: Vec<String> = self
-                    .tool_specs(
-                        &ToolFilter::all(),
-                        &SchemaPolicy::standard(),
-                        DEFAULT_MAX_NAME_LEN,
-                    )
-                    .into_iter()
-                    .map(|t| t.name)
-                    .collect();
+                let names = self.names(DEFAULT_MAX_NAME_LEN);
+                let mut available: Vec<String> = Vec::new();
+                for s in &self.inner.servers {
+                    for t in s.shared.tools().iter() {
+                        if let Some(n) = names.exposed(&s.spec.name, &t.name) {
+                            available.push(n.to_owned());
+                        }
+                    }
+                }
                 available.truncate(20);
                 let msg = format!(
                     "Error: there is no MCP tool named `{exposed_name}`. Available MCP tools: {}",

@@ -402,8 +402,23 @@ pub(crate) async fn connect(
                 .map(|s| format!("{} {}", s.name, s.version))
         })
         .unwrap_or_else(|| "unknown server".to_owned());
-    let tools = match peer.list_all_tools().await {
+    let has_tools = peer
+        .peer_info()
+        .is_none_or(|i| i.capabilities.tools.is_some());
+    let listed = if has_tools {
+        peer.list_all_tools().await
+    } else {
+        Ok(Vec::new())
+    };
+    let tools = match listed {
         Ok(t) => t,
+        // A server without tools support: connected, with no tools.
+        Err(rmcp::ServiceError::McpError(e))
+            if e.code == rmcp::model::ErrorCode::METHOD_NOT_FOUND =>
+        {
+            tracing::debug!(target: "mcp", server = %shared.name, "tools/list not supported: {}", e.message);
+            Vec::new()
+        }
         Err(e) => {
             if let Some(g) = &group {
                 g.kill();

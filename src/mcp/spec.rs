@@ -169,6 +169,12 @@ impl ServerSpec {
         )
     }
 
+    /// A stdio server from an already split command line (`argv[0]` is the program). The
+    /// program is quoted so it is not split again.
+    pub fn stdio_argv(name: impl Into<String>, program: &str, args: Vec<String>) -> Self {
+        Self::stdio(name, quote_word(program), args)
+    }
+
     /// A streamable-HTTP server with no headers.
     pub fn http(name: impl Into<String>, url: impl Into<String>) -> Self {
         Self::new(
@@ -213,6 +219,17 @@ impl ServerSpec {
             rest.to_vec(),
         ))
     }
+}
+
+/// Quote one word for [`split_command`] (single quotes unless it is plain).
+pub fn quote_word(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
+    {
+        return s.to_owned();
+    }
+    format!("'{}'", s.replace('\'', "'\\''"))
 }
 
 /// Replace characters not allowed in server names with `_`.
@@ -1046,6 +1063,14 @@ mod tests {
         }
         let dbg = format!("{spec:?}");
         assert!(dbg.contains("API_KEY") && !dbg.contains("sk-secret-123"));
+    }
+
+    #[test]
+    fn quoted_words_survive_splitting() {
+        for w in ["plain", "with space", "it's", "a;b|c", "${HOME}"] {
+            assert_eq!(split_command(&quote_word(w)).unwrap(), vec![w.to_owned()]);
+        }
+        assert_eq!(unquoted_metacharacters(&quote_word("a;b")), None);
     }
 
     #[test]
