@@ -428,14 +428,17 @@ fn parse_stdio(
             "set `command` to the program to run",
         ));
     }
-    check_command(&command, sec).map_err(|e| {
+    let command_warnings = check_command(&command, sec).map_err(|e| {
         mcp_err(
             ctx,
             &cp,
             e,
-            "use an allowed launcher (npx, uvx, python, node, ...), or list the executable in `security.allowed_executables`",
+            "pass arguments in `args` (no shell runs the command), or list the executable in `security.allowed_executables`",
         )
     })?;
+    for w in command_warnings {
+        ctx.warn(&cp, w);
+    }
     let ap = join(path, "args");
     let args: Vec<String> = match m.get("args") {
         None | Some(Value::Null) => Vec::new(),
@@ -655,6 +658,13 @@ const STRICT_EXECUTABLES: &[&str] = &[
     "cmd",
 ];
 
+/// System commands that are never MCP servers; refused even though unknown executables are
+/// only warned about.
+const DESTRUCTIVE_EXECUTABLES: &[&str] = &[
+    "rm", "rmdir", "dd", "mkfs", "shred", "shutdown", "reboot", "halt", "poweroff", "sudo", "su",
+    "doas", "chmod", "chown", "kill", "killall", "pkill", "mv", "format", "del",
+];
+
 /// The executables a level allows (MassGen's lists).
 pub fn allowed_executables(level: SecurityLevel) -> Vec<&'static str> {
     let mut v = STRICT_EXECUTABLES.to_vec();
@@ -666,9 +676,13 @@ pub fn allowed_executables(level: SecurityLevel) -> Vec<&'static str> {
     v
 }
 
-/// MassGen's stdio command rules: no shell metacharacters or dangerous patterns, at most 50
-/// parts of ≤ 500 characters, no `..` in the executable path, executable in the allow-list.
-pub fn check_command(command: &[String], sec: &McpSecurity) -> Result<(), String> {
+/// MassGen's stdio command rules, without its false alarms. Errors: shell metacharacters (no
+/// shell runs the command, so they would be passed literally), more than 50 parts or parts
+/// over 500 characters, `..` in the executable path, and an executable missing from an
+/// explicit `security.allowed_executables` list. MassGen also refuses every executable outside
+/// its built-in launcher list (and `../` anywhere in the arguments); here that is a warning
+/// (returned), and our own binary (`massgen-tui`) is always accepted.
+pub fn check_command(command: &[String], sec: &McpSecurity) -> Result<Vec<String>, String> {
     let joined = command.join(" ");
     if joined.len() > 1000 {
         return Err("MCP command too long".into());
@@ -678,9 +692,6 @@ pub fn check_command(command: &[String], sec: &McpSecurity) -> Result<(), String
             return Err(format!(
                 "MCP command cannot contain shell metacharacters: {c}"
             ));
-        }
-        if part.contains("../") || part.contains("..\\") {
-            return Err("MCP command contains dangerous pattern (`../`)".into());
         }
         if part.chars().count() > 500 {
             return Err("MCP command part longer than 500 characters".into());
@@ -703,21 +714,31 @@ pub fn check_command(command: &[String], sec: &McpSecurity) -> Result<(), String
         .find_map(|ext| base.strip_suffix(ext))
         .unwrap_or(&base)
         .to_string();
-    let allowed: Vec<String> = match &sec.allowed_executables {
-        Some(list) => list.iter().map(|s| s.to_ascii_lowercase()).collect(),
-        None => allowed_executables(sec.level)
-            .iter()
-            .map(|s| s.to_string())
-            .collect(),
-    };
-    if !allowed.contains(&base) {
-        return Err(format!(
-            "MCP command executable '{base}' is not allowed (level={}). Allowed executables: {}",
+    match &sec.allowed_executables {
+        Some(list) => {
+            let allowed: Vec<String> = list.iter().map(|s| s.to_ascii_lowercase()).collect();
+            if !allowed.contains(&base) {
+                return Err(format!(
+                    "MCP command executable '{base}' is not in `security.allowed_executables` ({})",
+                    allowed.join(", ")
+                ));
+            }
+            Ok(Vec::new())
+        }
+        None if DESTRUCTIVE_EXECUTABLES.contains(&base.as_str()) => Err(format!(
+            "MCP command executable '{base}' is a system command, not an MCP server; refusing to run it"
+        )),
+        None if base == "massgen-tui"
+            || allowed_executables(sec.level).contains(&base.as_str()) =>
+        {
+            Ok(Vec::new())
+        }
+        None => Ok(vec![format!(
+            "MCP command executable '{base}' is not one of MassGen's usual launchers for level={} ({}); MassGen would refuse it, massgen-tui runs it (list it in `security.allowed_executables` to silence this)",
             sec.level.as_str(),
-            allowed.join(", ")
-        ));
+            allowed_executables(sec.level).join(", ")
+        )]),
     }
-    Ok(())
 }
 
 const BLOCKED_PORTS: &[u16] = &[
@@ -852,16 +873,23 @@ mod tests {
         let sec = McpSecurity::default();
         assert!(check_command(&["npx".into(), "-y".into()], &sec).is_ok());
         assert!(check_command(&["/usr/bin/python3".into()], &sec).is_ok());
+        // Outside MassGen's launcher list: a warning, not an error.
+        assert_eq!(check_command(&["curl".into()], &sec).unwrap().len(), 1);
         assert!(
-            check_command(&["curl".into()], &sec)
-                .unwrap_err()
-                .contains("not allowed")
+            check_command(&["/opt/bin/massgen-tui".into()], &sec)
+                .unwrap()
+                .is_empty()
         );
+        let listed = McpSecurity {
+            allowed_executables: Some(vec!["node".into()]),
+            ..Default::default()
+        };
+        assert!(check_command(&["curl".into()], &listed).is_err());
         let perm = McpSecurity {
             level: SecurityLevel::Permissive,
             ..Default::default()
         };
-        assert!(check_command(&["curl".into()], &perm).is_ok());
+        assert!(check_command(&["curl".into()], &perm).unwrap().is_empty());
         assert!(check_command(&["sh".into(), "-c".into(), "a;b".into()], &sec).is_err());
     }
 
