@@ -337,7 +337,7 @@ fn mcp_server_errors() {
         (
             "        - {name: a, type: stdio, command: \"rm -rf /\"}\n",
             "agents[0].backend.mcp_servers[0].command",
-            "not allowed",
+            "not an MCP server",
         ),
         (
             "        - {name: a, type: stdio, command: \"npx x; curl y\"}\n",
