@@ -60,6 +60,7 @@ fn settings() -> RunSettings {
         max_agent_failures: 3,
         retry_base_delay: Duration::from_millis(10),
         max_tool_iterations: 5,
+        direct_single_agent: false,
     }
 }
 
@@ -574,4 +575,37 @@ async fn cancelling_a_run_stops_every_agent_and_finishes_the_stream() {
             ..
         }
     ));
+}
+
+#[tokio::test]
+async fn a_single_agent_in_direct_mode_answers_without_coordination() {
+    let server = ScriptedProvider::start().await;
+    server.push_for_model(
+        "ma",
+        Reply::stream([Chunk::text("Direct "), Chunk::text("answer.")]).finish("stop"),
+    );
+    let agents = vec![agent(&server, "solo", "ma")];
+    let mut s = settings();
+    s.direct_single_agent = true;
+    let history = vec![("Earlier?".to_owned(), "Yes.".to_owned())];
+    let (report, events) = run(agents, s, "Now?", history).await;
+    assert_eq!(report.outcome, RunOutcome::Completed);
+    assert_eq!(report.final_answer.as_deref(), Some("Direct answer."));
+    assert_seq_contiguous(&events);
+    assert_eq!(
+        count(&events, |m| matches!(
+            m,
+            EventMsg::AnswerSubmitted { .. } | EventMsg::VoteCast { .. }
+        )),
+        0
+    );
+    let req = &server.chat_requests()[0];
+    assert!(req.tools().is_empty());
+    let roles: Vec<&str> = req
+        .messages()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, vec!["system", "user", "assistant", "user"]);
+    assert_eq!(req.last_content("user"), Some("Now?"));
 }

@@ -236,6 +236,7 @@ impl Session {
             max_agent_failures: plan.run.max_agent_failures.max(1),
             retry_base_delay: Duration::from_secs(1),
             max_tool_iterations: plan.run.mcp_max_tool_iterations,
+            direct_single_agent: !plan.ui.use_orchestrator_for_single_agent,
         };
         let run_root = if opts.no_logs || !plan.ui.logging_enabled {
             None

@@ -134,6 +134,8 @@ pub struct Launch {
     pub sink: Arc<dyn EventSink>,
     /// Run-wide counters.
     pub counters: Arc<Counters>,
+    /// Streamed text is the final presentation (emitted as `FinalPresentationDelta`).
+    pub presenting: bool,
 }
 
 /// How a launch ended.
@@ -379,6 +381,38 @@ impl Launch {
                     self.retry_with_errors(&mut messages, &reply, &tool_results, &workflow, &msg);
                 }
             }
+        }
+    }
+
+    /// Stream a reply to `messages` with the agent's MCP tools (no workflow tools), running
+    /// tool calls until the model answers in text: the final presentation, and single-agent
+    /// direct mode. Returns the text of the last reply.
+    pub async fn converse(self, mut messages: Vec<ChatMessage>) -> Result<String, BackendError> {
+        let mut call_seq = 0u32;
+        let mut rounds = 0u32;
+        loop {
+            let tools = self
+                .agent
+                .tools
+                .as_ref()
+                .map(|p| p.tool_specs())
+                .unwrap_or_default();
+            let request = ChatRequest {
+                messages: messages.clone(),
+                tools,
+                tool_choice: ToolChoice::Auto,
+            };
+            let reply = self.call_model(request, &mut call_seq, false).await?;
+            if reply.tool_calls.is_empty() || rounds >= self.max_tool_iterations {
+                return Ok(reply.text);
+            }
+            rounds += 1;
+            let results = self.run_tools(&reply.tool_calls, &mut call_seq).await;
+            if self.cancel.is_cancelled() {
+                return Err(BackendError::Cancelled);
+            }
+            messages.push(ChatMessage::assistant(reply.text.clone(), reply.tool_calls));
+            messages.extend(results);
         }
     }
 
@@ -749,7 +783,11 @@ impl Launch {
         let started = Instant::now();
         let mut reported_usage = false;
         self.emit(EventMsg::AgentStateChanged {
-            state: AgentState::Streaming,
+            state: if self.presenting {
+                AgentState::Presenting
+            } else {
+                AgentState::Streaming
+            },
         });
         loop {
             let next = tokio::select! {
@@ -760,7 +798,9 @@ impl Launch {
             let Some(item) = next else { break };
             match item? {
                 BackendEvent::TextDelta(t) => {
-                    if !quiet {
+                    if self.presenting {
+                        self.emit(EventMsg::FinalPresentationDelta { text: t.clone() });
+                    } else if !quiet {
                         self.emit(EventMsg::TextDelta { text: t.clone() });
                     }
                     text.push_str(&t);

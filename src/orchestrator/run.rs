@@ -8,12 +8,11 @@
 
 use super::agent::{AgentRuntime, Counters, Launch, LaunchOutcome, SeenAnswer, same_answer};
 use super::prompts;
-use crate::backend::{BackendError, BackendEvent, ChatRequest, ToolChoice};
+use crate::backend::ChatMessage;
 use crate::protocol::{
     AgentId, AgentState, EventMsg, EventScope, EventSink, LaunchReason, Level, RunOutcome,
     RunTotals, Stage, TieBreak,
 };
-use futures::StreamExt;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -38,6 +37,9 @@ pub struct RunSettings {
     pub retry_base_delay: Duration,
     /// Maximum MCP tool rounds per launch.
     pub max_tool_iterations: u32,
+    /// With exactly one agent: no coordination, the agent answers directly (MassGen's
+    /// `use_orchestrator_for_single_agent: false`).
+    pub direct_single_agent: bool,
 }
 
 impl Default for RunSettings {
@@ -49,6 +51,7 @@ impl Default for RunSettings {
             max_agent_failures: 3,
             retry_base_delay: Duration::from_secs(1),
             max_tool_iterations: 10,
+            direct_single_agent: false,
         }
     }
 }
@@ -270,6 +273,9 @@ impl Coordinator {
                 error: Some(error),
             };
         }
+        if self.settings.direct_single_agent && self.slots.len() == 1 {
+            return self.run_direct(stage).await;
+        }
         self.stage(Stage::Coordination, &mut stage);
 
         let end = self.coordinate().await;
@@ -375,6 +381,105 @@ impl Coordinator {
         RunReport {
             outcome,
             winner: winner_id,
+            final_answer,
+            totals,
+            error,
+        }
+    }
+
+    /// Single-agent direct mode: the agent answers the question itself (with its MCP tools),
+    /// no workflow tools, no votes.
+    async fn run_direct(&mut self, mut stage: Option<(Stage, Instant)>) -> RunReport {
+        self.stage(Stage::FinalPresentation, &mut stage);
+        let rt = self.slots[0].rt.clone();
+        self.slots[0].launches = 1;
+        let system = rt
+            .system_message
+            .clone()
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "You are a helpful AI assistant.".to_owned());
+        let mut messages = vec![ChatMessage::system(system)];
+        for (user, assistant) in self.history.iter() {
+            messages.push(ChatMessage::user(user.clone()));
+            messages.push(ChatMessage::assistant(assistant.clone(), Vec::new()));
+        }
+        messages.push(ChatMessage::user(self.input.question.clone()));
+        let launch = Launch {
+            agent: rt.clone(),
+            number: 1,
+            task: self.input.question.clone(),
+            history: self.history.clone(),
+            answers: Vec::new(),
+            allow_answer: false,
+            note: None,
+            max_tool_iterations: self.settings.max_tool_iterations,
+            restart: CancellationToken::new(),
+            cancel: self.cancel.child_token(),
+            sink: self.bus.clone(),
+            counters: self.counters.clone(),
+            presenting: true,
+        };
+        let result = tokio::select! {
+            r = launch.converse(messages) => r,
+            _ = tokio::time::sleep(self.settings.orchestrator_timeout) => Err(crate::backend::BackendError::Network(
+                "the orchestrator timeout passed before the agent finished".into(),
+            )),
+        };
+        let (outcome, final_answer, error) = match result {
+            Ok(text) if !text.trim().is_empty() => {
+                let text = text.trim().to_owned();
+                self.emit_agent(
+                    0,
+                    EventMsg::FinalAnswer {
+                        text: text.clone(),
+                        presented: true,
+                    },
+                );
+                (RunOutcome::Completed, Some(text), None)
+            }
+            Ok(_) => (
+                RunOutcome::Failed,
+                None,
+                Some("the agent returned an empty reply".to_owned()),
+            ),
+            Err(crate::backend::BackendError::Cancelled) => (RunOutcome::Cancelled, None, None),
+            Err(e) => {
+                self.emit_agent(
+                    0,
+                    EventMsg::BackendError {
+                        kind: e.kind().to_owned(),
+                        message: e.to_string(),
+                    },
+                );
+                (RunOutcome::Failed, None, Some(e.to_string()))
+            }
+        };
+        if let Some((prev, at)) = stage.take() {
+            self.emit_run(EventMsg::StageFinished {
+                stage: prev,
+                duration_ms: ms(at.elapsed()),
+            });
+        }
+        self.set_state(
+            0,
+            if outcome == RunOutcome::Completed {
+                AgentState::Done
+            } else {
+                AgentState::Failed
+            },
+        );
+        let totals = self.totals();
+        let winner = final_answer.as_ref().map(|_| rt.id().clone());
+        self.emit_run(EventMsg::RunFinished {
+            outcome,
+            winner: winner.clone(),
+            final_answer: final_answer.clone(),
+            totals: totals.clone(),
+            error: error.clone(),
+        });
+        RunReport {
+            outcome,
+            winner,
             final_answer,
             totals,
             error,
@@ -548,6 +653,7 @@ impl Coordinator {
             cancel: cancel.clone(),
             sink: self.bus.clone(),
             counters: self.counters.clone(),
+            presenting: false,
         };
         let handle = tokio::spawn(async move {
             let outcome = launch.run().await;
@@ -850,68 +956,25 @@ impl Coordinator {
             &reasons,
             max_votes,
         );
-        // No tools: the presentation restates the coordinated answer (see
-        // docs/behaviour-vs-massgen.md).
-        let request = ChatRequest {
-            messages,
-            tools: Vec::new(),
-            tool_choice: ToolChoice::Auto,
+        let launch = Launch {
+            agent: rt.clone(),
+            number: self.slots[w].launches,
+            task: self.input.question.clone(),
+            history: self.history.clone(),
+            answers: Vec::new(),
+            allow_answer: false,
+            note: None,
+            max_tool_iterations: self.settings.max_tool_iterations,
+            restart: CancellationToken::new(),
+            cancel: self.cancel.child_token(),
+            sink: self.bus.clone(),
+            counters: self.counters.clone(),
+            presenting: true,
         };
-        let mut stream = rt.backend.stream(request, self.cancel.child_token());
-        let mut text = String::new();
-        let mut failed = None;
-        loop {
-            let next = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => { failed = Some(BackendError::Cancelled); break; }
-                n = stream.next() => n,
-            };
-            match next {
-                None => break,
-                Some(Ok(BackendEvent::TextDelta(t))) => {
-                    self.bus
-                        .emit(&scope, EventMsg::FinalPresentationDelta { text: t.clone() });
-                    text.push_str(&t);
-                }
-                Some(Ok(BackendEvent::ReasoningDelta(t))) => {
-                    self.bus.emit(&scope, EventMsg::ReasoningDelta { text: t });
-                }
-                Some(Ok(BackendEvent::Usage(u))) => {
-                    self.counters
-                        .input_tokens
-                        .fetch_add(u.input_tokens, Ordering::Relaxed);
-                    self.counters
-                        .output_tokens
-                        .fetch_add(u.output_tokens, Ordering::Relaxed);
-                    self.bus.emit(
-                        &scope,
-                        EventMsg::Usage {
-                            input_tokens: u.input_tokens,
-                            output_tokens: u.output_tokens,
-                            estimated: u.estimated,
-                        },
-                    );
-                }
-                Some(Ok(BackendEvent::Retrying {
-                    attempt,
-                    delay,
-                    error,
-                })) => self.bus.emit(
-                    &scope,
-                    EventMsg::BackendRetry {
-                        retry: attempt,
-                        delay_ms: ms(delay),
-                        error: error.to_string(),
-                    },
-                ),
-                Some(Ok(BackendEvent::Done { .. })) => break,
-                Some(Ok(_)) => {}
-                Some(Err(e)) => {
-                    failed = Some(e);
-                    break;
-                }
-            }
-        }
+        let (text, failed) = match launch.converse(messages).await {
+            Ok(t) => (t, None),
+            Err(e) => (String::new(), Some(e)),
+        };
         if let Some(e) = failed {
             self.bus.emit(
                 &scope,
