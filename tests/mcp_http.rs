@@ -270,3 +270,46 @@ async fn a_vanished_http_server_gives_error_outcomes_not_hangs() {
     assert!(!server_messages(&sink, "gone").is_empty());
     within(20, m.shutdown()).await;
 }
+
+#[tokio::test]
+async fn an_http_server_that_comes_back_is_reconnected() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let ct = CancellationToken::new();
+    let server = tokio::spawn(massgen_tui::mcp::serve_test_server_http(
+        listener,
+        ct.clone(),
+    ));
+    let mut spec = ServerSpec::http("flaky", format!("http://{addr}/mcp"));
+    spec.call_timeout = Duration::from_secs(3);
+    spec.startup_timeout = Duration::from_secs(3);
+    let (m, sink) = start(vec![spec], McpOptions::default()).await;
+    let echo = |t: &'static str| {
+        let m = m.clone();
+        async move { call(&m, "mcp__flaky__mcp_echo", serde_json::json!({"text": t})).await }
+    };
+    assert_eq!(echo("one").await.status, ToolStatus::Ok);
+    // The server restarts on the same port (its sessions are gone).
+    ct.cancel();
+    let _ = within(10, server).await;
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let ct2 = CancellationToken::new();
+    tokio::spawn(massgen_tui::mcp::serve_test_server_http(
+        listener,
+        ct2.clone(),
+    ));
+    let mut ok = false;
+    for _ in 0..3 {
+        if echo("two").await.status == ToolStatus::Ok {
+            ok = true;
+            break;
+        }
+    }
+    assert!(
+        ok,
+        "never reconnected: {:?}",
+        server_messages(&sink, "flaky")
+    );
+    within(20, m.shutdown()).await;
+    ct2.cancel();
+}

@@ -46,6 +46,9 @@ pub struct McpOptions {
     pub max_result_chars: usize,
     /// Time allowed for a graceful shutdown of each server before it is killed.
     pub shutdown_timeout: Duration,
+    /// Scope of server-level events (connect, restarts, breaker, schema reports), e.g. the
+    /// agent whose servers these are. Call events use the scope passed to `call`.
+    pub server_event_scope: EventScope,
 }
 
 impl Default for McpOptions {
@@ -55,6 +58,7 @@ impl Default for McpOptions {
             max_restarts: 3,
             max_result_chars: DEFAULT_MAX_RESULT_CHARS,
             shutdown_timeout: Duration::from_secs(5),
+            server_event_scope: EventScope::run(),
         }
     }
 }
@@ -213,7 +217,7 @@ impl ServerConn {
     fn breaker_event(&self, state: Option<BreakerState>) {
         if let Some(state) = state {
             self.shared.sink.emit(
-                &EventScope::run(),
+                &self.shared.scope,
                 EventMsg::CircuitBreaker {
                     server: self.spec.name.clone(),
                     state,
@@ -450,7 +454,7 @@ impl McpManager {
         for spec in specs {
             let emit = |level: Level, message: String| {
                 sink.emit(
-                    &EventScope::run(),
+                    &opts.server_event_scope,
                     EventMsg::McpServer {
                         server: spec.name.clone(),
                         category: Category::McpDiscovery,
@@ -494,6 +498,7 @@ impl McpManager {
                 progress_routes: Mutex::new(HashMap::new()),
                 stderr_tail: Arc::new(Mutex::new(std::collections::VecDeque::new())),
                 list_timeout: spec.startup_timeout,
+                scope: opts.server_event_scope.clone(),
             });
             conns.push(Arc::new(ServerConn {
                 breaker: Mutex::new(Breaker::new(opts.breaker)),
@@ -702,7 +707,7 @@ impl McpManager {
             .unwrap_or(true);
         if fresh {
             self.inner.sink.emit(
-                &EventScope::run(),
+                &self.inner.opts.server_event_scope,
                 EventMsg::McpServer {
                     server: server.to_owned(),
                     category: Category::McpDiscovery,

@@ -90,12 +90,14 @@ pub(crate) struct Shared {
     pub(crate) stderr_tail: Arc<Mutex<VecDeque<String>>>,
     /// Timeout for re-listing tools after `list_changed`.
     pub(crate) list_timeout: Duration,
+    /// Scope of server-level events.
+    pub(crate) scope: EventScope,
 }
 
 impl Shared {
     pub(crate) fn emit(&self, level: Level, category: Category, message: String) {
         self.sink.emit(
-            &EventScope::run(),
+            &self.scope,
             EventMsg::McpServer {
                 server: self.name.clone(),
                 category,
