@@ -15,6 +15,7 @@ pub mod headless;
 pub mod mcp;
 pub mod orchestrator;
 pub mod protocol;
+pub mod replay;
 pub mod sandbox;
 pub mod telemetry;
 pub mod tui;

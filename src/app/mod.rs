@@ -571,6 +571,7 @@ async fn run_tui(session: Session, opts: &AppOptions) -> ExitCode {
                 Some(Op::ResetHistory) => {
                     if let Some(s) = session_slot.as_mut() { s.reset_history(); }
                 }
+                Some(Op::Replay(_)) => {}
                 Some(Op::Shutdown) | None => {
                     if let Some(c) = &current { c.cancel(); }
                     break;

@@ -649,6 +649,27 @@ pub enum Op {
     ResetHistory,
     /// Shut the engine down.
     Shutdown,
+    /// Replay only: control the playback of a recorded run.
+    Replay(ReplayControl),
+}
+
+/// Playback controls of a replayed run (sent by the TUI in replay mode).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "control", rename_all = "snake_case")]
+pub enum ReplayControl {
+    /// Stop releasing events.
+    Pause,
+    /// Continue at the current speed.
+    Resume,
+    /// Play at this multiple of the recorded speed (1.0 = as recorded).
+    Speed {
+        /// The multiple.
+        factor: f64,
+    },
+    /// Release everything that is left at once.
+    Instant,
+    /// Release exactly one more event (and stay paused).
+    Step,
 }
 
 /// Who an event is about, as known by the code that emits it. The event bus adds the run id,
