@@ -45,8 +45,33 @@ async fn filesystem_server_from_npm_over_stdio() {
     );
     // First use may download the package.
     spec.startup_timeout = Duration::from_secs(180);
-    spec.required = true;
     let (m, sink) = start(vec![spec], McpOptions::default()).await;
+    if m.server_names().is_empty() {
+        let why = server_messages(&sink, "filesystem").join("\n");
+        let lower = why.to_lowercase();
+        let fetch_failed = [
+            "npm err",
+            "npm error",
+            "enotfound",
+            "eai_again",
+            "etimedout",
+            "econnrefused",
+            "econnreset",
+            "network",
+            "404",
+        ]
+        .iter()
+        .any(|p| lower.contains(p));
+        if fetch_failed {
+            eprintln!(
+                "SKIPPED filesystem_server_from_npm_over_stdio: npm could not fetch \
+                 @modelcontextprotocol/server-filesystem (offline?); install it with \
+                 `npm install -g @modelcontextprotocol/server-filesystem`. Details:\n{why}"
+            );
+            return;
+        }
+        panic!("the filesystem server did not start: {why}");
+    }
     let names: Vec<String> = m
         .tool_specs(&ToolFilter::all(), &SchemaPolicy::restrictive(), 64)
         .into_iter()
