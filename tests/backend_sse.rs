@@ -52,7 +52,35 @@ fn unterminated_last_event_is_still_delivered() {
     );
 }
 
+fn line_ending() -> impl Strategy<Value = &'static str> {
+    prop_oneof![Just("\n"), Just("\r\n"), Just("\r")]
+}
+
 proptest! {
+    #[test]
+    fn generated_events_with_any_line_endings_and_splits(
+        events in proptest::collection::vec(("[a-z{}\":, ]{0,20}", line_ending(), any::<bool>(), any::<bool>()), 1..20),
+        cuts in proptest::collection::vec(0usize..4000, 0..10),
+    ) {
+        let mut body = String::new();
+        let mut expected = Vec::new();
+        for (data, eol, comment, two_lines) in &events {
+            if *comment {
+                body.push_str(&format!(": ping{eol}"));
+            }
+            body.push_str(&format!("data: {data}{eol}"));
+            let mut value = data.clone();
+            if *two_lines {
+                body.push_str(&format!("data: {data}{eol}"));
+                value = format!("{data}\n{data}");
+            }
+            body.push_str(eol);
+            expected.push((String::new(), value));
+        }
+        prop_assert_eq!(feed_split(body.as_bytes(), &cuts), expected.clone());
+        prop_assert_eq!(parse_all(body.as_bytes()), expected);
+    }
+
     #[test]
     fn any_split_of_a_body_gives_the_same_events(cuts in proptest::collection::vec(0usize..10_000, 0..12)) {
         prop_assert_eq!(feed_split(MIXED_BODY, &cuts), parse_all(MIXED_BODY));
@@ -150,4 +178,25 @@ fn parse_stream_bytes_reports_typed_errors() {
         parse_stream_bytes(b"data: {\"error\":{\"message\":\"Rate limit reached\",\"type\":\"rate_limit_exceeded\"}}\n\n"),
         Err(BackendError::RateLimited { .. })
     ));
+}
+
+#[test]
+fn groq_usage_reported_under_x_groq_is_read() {
+    let body = b"data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"},\"finish_reason\":\"stop\"}],\"x_groq\":{\"usage\":{\"prompt_tokens\":9,\"completion_tokens\":2}}}\n\ndata: [DONE]\n\n";
+    let events = parse_stream_bytes(body).unwrap();
+    assert!(
+        events.contains(&BackendEvent::Usage(massgen_tui::backend::Usage {
+            input_tokens: 9,
+            output_tokens: 2,
+            estimated: false
+        }))
+    );
+}
+
+#[test]
+fn azure_prompt_filter_chunk_with_empty_choices_is_ignored() {
+    let body = b"data: {\"choices\":[],\"prompt_filter_results\":[{\"prompt_index\":0}]}\n\n\
+data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\":\"stop\"}]}\n\ndata: [DONE]\n\n";
+    let events = parse_stream_bytes(body).unwrap();
+    assert_eq!(events[0], BackendEvent::TextDelta("ok".into()));
 }

@@ -186,18 +186,15 @@ impl ParseState {
             ));
             return;
         }
-        if let Some(u) = chunk.usage {
+        if let Some(u) = chunk.usage.or(chunk.x_groq.and_then(|x| x.usage)) {
             self.usage = Some(Usage {
                 input_tokens: u.prompt_tokens.unwrap_or(0),
                 output_tokens: u.completion_tokens.unwrap_or(0),
                 estimated: false,
             });
         }
-        let Some(choices) = chunk.choices else {
-            return;
-        };
         // Only the first choice (`n` is never set > 1 by us).
-        let Some(choice) = choices.into_iter().find(|c| c.index.unwrap_or(0) == 0) else {
+        let Some(FirstChoice(Some(choice))) = chunk.choices else {
             return;
         };
         if let Some(delta) = choice.delta.or(choice.message) {
@@ -387,11 +384,48 @@ fn snippet(text: &str) -> String {
 #[derive(Deserialize)]
 struct WireChunk<'a> {
     #[serde(default, borrow)]
-    choices: Option<Vec<WireChoice<'a>>>,
+    choices: Option<FirstChoice<'a>>,
     #[serde(default)]
     usage: Option<WireUsage>,
+    /// Groq reports streamed usage here instead of `usage`.
+    #[serde(default)]
+    x_groq: Option<WireXGroq>,
     #[serde(default)]
     error: Option<serde_json::Value>,
+}
+
+#[derive(Deserialize)]
+struct WireXGroq {
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+/// `choices[]` reduced to the first choice with index 0, without allocating a `Vec`.
+struct FirstChoice<'a>(Option<WireChoice<'a>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for V<'a> {
+            type Value = FirstChoice<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("an array of choices")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut found = None;
+                while let Some(choice) = seq.next_element::<WireChoice<'a>>()? {
+                    if found.is_none() && choice.index.unwrap_or(0) == 0 {
+                        found = Some(choice);
+                    }
+                }
+                Ok(FirstChoice(found))
+            }
+        }
+        deserializer.deserialize_seq(V(std::marker::PhantomData))
+    }
 }
 
 #[derive(Deserialize)]

@@ -42,12 +42,24 @@ impl SseParser {
             }
         }
         let mut start = 0;
-        while let Some(offset) = bytes[start..]
-            .iter()
-            .position(|&b| b == b'\n' || b == b'\r')
-        {
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
             let end = start + offset;
             if self.line.is_empty() {
+                // Fast path: a lone `data:` line followed at once by the blank line that ends
+                // the event (the usual shape) is dispatched without copying it.
+                if !self.has_data
+                    && let Some(value) = bytes[start..end].strip_prefix(b"data:")
+                    && let Some(next) = blank_line_after(bytes, end)
+                {
+                    let value = value.strip_prefix(b" ").unwrap_or(value);
+                    on_event(&self.event, &String::from_utf8_lossy(value));
+                    self.event.clear();
+                    start = next;
+                    if bytes[next - 1] == b'\r' && next == bytes.len() {
+                        self.pending_cr = true;
+                    }
+                    continue;
+                }
                 self.process_line(&bytes[start..end], on_event);
             } else {
                 let mut line = std::mem::take(&mut self.line);
@@ -118,6 +130,30 @@ impl SseParser {
         self.data.clear();
         self.event.clear();
         self.has_data = false;
+    }
+}
+
+/// If the line terminator at `end` is followed by a complete blank line, the offset just
+/// past that blank line. `None` when the bytes end too early to be sure.
+fn blank_line_after(bytes: &[u8], end: usize) -> Option<usize> {
+    let mut i = end + 1;
+    if bytes[end] == b'\r' {
+        match bytes.get(i) {
+            Some(b'\n') => i += 1,
+            Some(_) => {}
+            None => return None,
+        }
+    }
+    match bytes.get(i) {
+        Some(b'\n') => Some(i + 1),
+        Some(b'\r') => match bytes.get(i + 1) {
+            Some(b'\n') => Some(i + 2),
+            Some(_) => Some(i + 1),
+            // A CR at the very end: the blank line is complete; a following LF (next feed)
+            // belongs to it.
+            None => Some(i + 1),
+        },
+        _ => None,
     }
 }
 
