@@ -597,3 +597,44 @@ fn architecture_docs_link_to_each_other() {
     }
     f.finish("architecture doc links");
 }
+
+#[test]
+fn the_parsers_catch_an_undocumented_event_type() {
+    // Guards the text parsers themselves: a variant added to EventMsg (with its kind() arm)
+    // but not to docs/events.md must be reported by name.
+    let src = r#"
+pub enum EventMsg {
+    /// First event.
+    RunStarted {
+        /// A field doc, not a variant.
+        question: String,
+    },
+    /// A brand-new event.
+    BrandNew { x: u32 },
+}
+impl EventMsg {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            EventMsg::RunStarted { .. } => "run_started",
+            EventMsg::BrandNew { .. } => "brand_new",
+        }
+    }
+}
+"#;
+    assert_eq!(
+        enum_variants(src, "EventMsg"),
+        vec![
+            ("RunStarted".to_owned(), "First event.".to_owned()),
+            ("BrandNew".to_owned(), "A brand-new event.".to_owned())
+        ]
+    );
+    let arms = kind_arms(src);
+    assert_eq!(arms.len(), 2);
+    assert_eq!(arms[1], ("BrandNew".to_owned(), "brand_new".to_owned()));
+    let code: BTreeSet<String> = arms.into_iter().map(|(_, k)| k).collect();
+    let doc = table_names("| `type` | fields |\n|---|---|\n| `run_started` | `question` |\n");
+    let mut f = Failures::default();
+    compare(&mut f, "event types", EVENTS_DOC, "Add a row.", &code, &doc);
+    assert_eq!(f.messages().len(), 1, "{:?}", f.messages());
+    assert!(f.messages()[0].contains("docs/events.md: event types missing from the docs: brand_new"));
+}

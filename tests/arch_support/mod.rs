@@ -755,6 +755,10 @@ impl Failures {
             self.0.push(e);
         }
     }
+    /// The failures so far.
+    pub fn messages(&self) -> &[String] {
+        &self.0
+    }
     /// Panic with every failure, numbered.
     pub fn finish(self, what: &str) {
         if self.0.is_empty() {
