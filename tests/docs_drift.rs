@@ -636,5 +636,7 @@ impl EventMsg {
     let mut f = Failures::default();
     compare(&mut f, "event types", EVENTS_DOC, "Add a row.", &code, &doc);
     assert_eq!(f.messages().len(), 1, "{:?}", f.messages());
-    assert!(f.messages()[0].contains("docs/events.md: event types missing from the docs: brand_new"));
+    assert!(
+        f.messages()[0].contains("docs/events.md: event types missing from the docs: brand_new")
+    );
 }
