@@ -77,6 +77,48 @@ pub enum Command {
     /// MCP debugging: list servers and tools, call one tool, run the built-in test server.
     #[command(subcommand)]
     Mcp(McpCommand),
+    /// Replay a recorded run (a run directory or its events.jsonl) through the same front end
+    /// as a live run. Keys in the TUI: space pause/resume, 1/2/0 speed 1×/2×/10×, i instant,
+    /// s step one event.
+    ///
+    /// Examples:
+    ///   massgen-tui replay .massgen/runs/20261124-101500-7f3a
+    ///   massgen-tui replay .massgen/runs/20261124-101500-7f3a/events.jsonl --headless
+    Replay(ReplayArgs),
+    /// Replay the bundled demo run (three agents, MCP tool calls, restarts, votes): no API
+    /// key and no server needed.
+    Demo(DemoArgs),
+}
+
+/// `replay` arguments.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct ReplayArgs {
+    /// A run directory (.massgen/runs/<run id>) or an events.jsonl file.
+    #[arg(value_name = "RUN_DIR_OR_EVENTS_FILE")]
+    pub target: PathBuf,
+    /// Print what the live run printed (progress on stderr, answer on stdout) instead of the TUI.
+    #[arg(long, visible_alias = "no-display")]
+    pub headless: bool,
+    /// Print the recorded events as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Playback speed in the TUI (1 = as recorded).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
+}
+
+/// `demo` arguments.
+#[derive(Args, Debug, Clone, PartialEq)]
+pub struct DemoArgs {
+    /// Print the demo run's progress and answer instead of the TUI.
+    #[arg(long, visible_alias = "no-display")]
+    pub headless: bool,
+    /// Print the demo's events as JSON lines.
+    #[arg(long)]
+    pub json: bool,
+    /// Playback speed in the TUI (1 = as recorded).
+    #[arg(long, default_value_t = 1.0)]
+    pub speed: f64,
 }
 
 /// `mcp` subcommands.
@@ -210,6 +252,22 @@ pub fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Some(Command::Validate(args)) => validate(&args),
         Some(Command::Mcp(cmd)) => mcp_command(cmd),
+        Some(Command::Replay(a)) => crate::app::replay(
+            crate::app::ReplaySource::Path(a.target),
+            crate::app::ReplayOptions {
+                headless: a.headless,
+                json: a.json,
+                speed: a.speed,
+            },
+        ),
+        Some(Command::Demo(a)) => crate::app::replay(
+            crate::app::ReplaySource::Demo,
+            crate::app::ReplayOptions {
+                headless: a.headless,
+                json: a.json,
+                speed: a.speed,
+            },
+        ),
         None => run(&cli.run),
     }
 }

@@ -607,3 +607,154 @@ async fn run_tui(session: Session, opts: &AppOptions) -> ExitCode {
         }
     }
 }
+
+/// The bundled demo recording (`assets/demo.jsonl`), compiled into the binary.
+pub const DEMO_RECORDING: &[u8] = include_bytes!("../../assets/demo.jsonl");
+
+/// What to replay.
+#[derive(Clone, Debug)]
+pub enum ReplaySource {
+    /// A run directory or an events file.
+    Path(PathBuf),
+    /// The bundled demo.
+    Demo,
+}
+
+/// How to replay.
+#[derive(Clone, Debug)]
+pub struct ReplayOptions {
+    /// Headless (progress on stderr, answer on stdout), as the live run printed it.
+    pub headless: bool,
+    /// Headless, the events as JSON lines.
+    pub json: bool,
+    /// Playback speed (1.0 = as recorded); headless replays are instant.
+    pub speed: f64,
+}
+
+/// `massgen-tui replay` / `massgen-tui demo`.
+pub fn replay(source: ReplaySource, opts: ReplayOptions) -> ExitCode {
+    let recording = match &source {
+        ReplaySource::Path(p) => crate::replay::read_recording(p),
+        ReplaySource::Demo => crate::replay::parse_recording(
+            DEMO_RECORDING,
+            std::path::Path::new("assets/demo.jsonl"),
+        ),
+    };
+    let recording = match recording {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::CONFIG);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::RUN_FAILED);
+        }
+    };
+    let headless = opts.headless || opts.json || !std::io::stdout().is_terminal();
+    runtime.block_on(async move {
+        let damage = recording.damage.clone();
+        let shown = recording.path.display().to_string();
+        let code = if headless {
+            replay_headless(recording, opts.json).await
+        } else {
+            replay_tui(recording, opts.speed, &shown).await
+        };
+        if let Some(d) = damage {
+            eprintln!("replay stopped at {shown} {d}");
+            return ExitCode::from(exit::RUN_FAILED);
+        }
+        code
+    })
+}
+
+async fn replay_headless(recording: crate::replay::Recording, json: bool) -> ExitCode {
+    let mode = if json {
+        headless::Mode::Json
+    } else {
+        headless::Mode::Human
+    };
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    for e in recording.events {
+        let _ = tx.send(e);
+    }
+    drop(tx);
+    let mut last = exit::OK;
+    // One printer per recorded run (a session file may hold several).
+    loop {
+        let (run_tx, run_rx) = mpsc::unbounded_channel();
+        let printer = tokio::spawn(headless::print_events(
+            run_rx,
+            mode,
+            std::io::stdout(),
+            std::io::stderr(),
+        ));
+        let mut any = false;
+        while let Some(e) = rx.recv().await {
+            any = true;
+            let end = matches!(e.msg, crate::protocol::EventMsg::RunFinished { .. });
+            let _ = run_tx.send(e);
+            if end {
+                break;
+            }
+        }
+        drop(run_tx);
+        if let Ok(printed) = printer.await
+            && let Some(o) = printed.outcome
+        {
+            last = exit_code(o);
+        }
+        if !any || rx.is_empty() {
+            break;
+        }
+    }
+    ExitCode::from(last)
+}
+
+async fn replay_tui(recording: crate::replay::Recording, speed: f64, label: &str) -> ExitCode {
+    let (events_tx, events_rx) = mpsc::unbounded_channel();
+    let (ops_tx, mut ops_rx) = mpsc::unbounded_channel::<Op>();
+    let (controls_tx, controls_rx) = mpsc::unbounded_channel();
+    let tui_opts = crate::tui::TuiOptions {
+        question: None,
+        config_label: format!("replay: {label}"),
+        run_starting: true,
+        mouse: true,
+        replay: true,
+        ..crate::tui::TuiOptions::default()
+    };
+    let tui = tokio::spawn(crate::tui::run(tui_opts, events_rx, ops_tx));
+    let player = tokio::spawn(crate::replay::play(
+        recording.events,
+        events_tx,
+        controls_rx,
+        speed,
+    ));
+    while let Some(op) = ops_rx.recv().await {
+        match op {
+            Op::Replay(c) => {
+                let _ = controls_tx.send(c);
+            }
+            Op::Shutdown => break,
+            _ => {}
+        }
+    }
+    player.abort();
+    match tui.await {
+        Ok(Ok(_)) => ExitCode::from(exit::OK),
+        Ok(Err(e)) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::RUN_FAILED)
+        }
+        Err(e) => {
+            eprintln!("error: the terminal UI crashed: {e}");
+            ExitCode::from(exit::RUN_FAILED)
+        }
+    }
+}

@@ -118,8 +118,11 @@ pub fn progress_line(event: &Event) -> Option<String> {
             format!("{who}🔧 {tool}: {s} in {}", fmt_ms(*duration_ms))
         }
         EventMsg::McpServer {
-            server, message, ..
-        } => format!("   MCP {server}: {message}"),
+            server,
+            message,
+            level,
+            ..
+        } if *level >= crate::protocol::Level::Info => format!("   MCP {server}: {message}"),
         EventMsg::CircuitBreaker { server, state } => {
             format!("   MCP {server}: circuit breaker {state:?}")
         }

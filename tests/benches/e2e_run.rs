@@ -84,14 +84,15 @@ fn main() {
     for _ in 0..RUNS {
         let (cpu0, _) = children_usage();
         let t0 = Instant::now();
-        let out = rt.block_on(
+        let out = rt.block_on(async {
             tokio::process::Command::new(bin)
                 .current_dir(dir.path())
                 .arg("--config")
                 .arg(&path)
                 .args(["--headless", "--no-logs", "What is six times seven?"])
-                .output(),
-        );
+                .output()
+                .await
+        });
         let out = out.unwrap();
         wall.push(t0.elapsed());
         assert!(
