@@ -15,8 +15,9 @@
 mod arch_support;
 
 use arch_support::{
-    EXCLUSIVE_CRATES, Failures, KNOWN_EXCEPTIONS, PROTOCOL_FORBIDDEN, RULES, crate_uses,
-    external_uses, lib_modules, rule, source_files, strip_comments_and_strings, sync_block,
+    EXCLUSIVE_CRATES, Failures, KNOWN_EXCEPTIONS, PRINT_ALLOWED, PROTOCOL_FORBIDDEN, RULES,
+    crate_uses, external_uses, lib_modules, rule, source_files, strip_comments_and_strings,
+    sync_block,
 };
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -187,6 +188,41 @@ fn protocol_is_pure_data() {
         }
     }
     f.finish("protocol purity");
+}
+
+#[test]
+fn only_front_of_house_code_prints_to_the_terminal() {
+    // The TUI owns the terminal while it runs: the engine, the TUI itself and the log sinks
+    // report through events or `tracing`, never by printing.
+    let mut f = Failures::default();
+    for file in source_files() {
+        if PRINT_ALLOWED.contains(&file.module.as_str())
+            || PRINT_ALLOWED.contains(&file.rel.as_str())
+        {
+            continue;
+        }
+        for (n, line) in file.code.lines().enumerate() {
+            for mac in ["println!", "eprintln!", "print!", "eprint!"] {
+                let hit = line.match_indices(mac).any(|(i, _)| {
+                    i == 0
+                        || !line[..i]
+                            .chars()
+                            .next_back()
+                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
+                });
+                if hit {
+                    f.push(format!(
+                        "{}:{}: `{mac}` outside {}: emit an event or use `tracing` instead \
+                         (printing would corrupt the TUI; docs/CONVENTIONS.md#logging-and-events)",
+                        file.rel,
+                        n + 1,
+                        PRINT_ALLOWED.join(", ")
+                    ));
+                }
+            }
+        }
+    }
+    f.finish("printing to the terminal");
 }
 
 #[test]
