@@ -501,15 +501,9 @@ fn mcp_specs(target: &McpTarget) -> Result<Vec<crate::mcp::ServerSpec>, String> 
 }
 
 fn mcp_command(cmd: McpCommand) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match crate::app::runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
+        Err(code) => return code,
     };
     runtime.block_on(async move {
         match cmd {

@@ -366,17 +366,22 @@ pub fn exit_code(outcome: RunOutcome) -> u8 {
     }
 }
 
-/// Run the app: headless or full-screen, one question or a conversation.
-pub fn run(plan: RunPlan, keys: ResolvedKeys, env: Env, opts: AppOptions) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
+/// The async runtime, or the exit code after saying why it could not start.
+pub fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
+    tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
+        .map_err(|e| {
             eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::RUN_FAILED);
-        }
+            ExitCode::from(exit::RUN_FAILED)
+        })
+}
+
+/// Run the app: headless or full-screen, one question or a conversation.
+pub fn run(plan: RunPlan, keys: ResolvedKeys, env: Env, opts: AppOptions) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(r) => r,
+        Err(code) => return code,
     };
     runtime.block_on(async_run(plan, keys, env, opts))
 }
@@ -647,15 +652,9 @@ pub fn replay(source: ReplaySource, opts: ReplayOptions) -> ExitCode {
             return ExitCode::from(exit::CONFIG);
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match runtime() {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(exit::RUN_FAILED);
-        }
+        Err(code) => return code,
     };
     let headless = opts.headless || opts.json || !std::io::stdout().is_terminal();
     runtime.block_on(async move {

@@ -616,29 +616,7 @@ impl Launch {
                 call.name,
                 available.join(", ")
             );
-            self.sink.emit(
-                scope,
-                EventMsg::ToolCallBegin {
-                    tool: call.name.clone(),
-                    kind: ToolKind::Unknown,
-                    server: None,
-                    arguments: Value::String(call.raw_arguments.clone()),
-                },
-            );
-            self.sink.emit(
-                scope,
-                EventMsg::ToolCallEnd {
-                    tool: call.name.clone(),
-                    status: ToolStatus::Error,
-                    duration_ms: 0,
-                    result: text.clone(),
-                    truncated: false,
-                },
-            );
-            return ToolReply {
-                text,
-                is_error: true,
-            };
+            return self.refuse_call(scope, call, ToolKind::Unknown, text);
         };
         match call.arguments() {
             Ok(args) => {
@@ -646,31 +624,41 @@ impl Launch {
                     .call(scope, &call.name, Value::Object(args), cancel)
                     .await
             }
-            Err(e) => {
-                self.sink.emit(
-                    scope,
-                    EventMsg::ToolCallBegin {
-                        tool: call.name.clone(),
-                        kind: ToolKind::Mcp,
-                        server: None,
-                        arguments: Value::String(call.raw_arguments.clone()),
-                    },
-                );
-                self.sink.emit(
-                    scope,
-                    EventMsg::ToolCallEnd {
-                        tool: call.name.clone(),
-                        status: ToolStatus::Error,
-                        duration_ms: 0,
-                        result: e.clone(),
-                        truncated: false,
-                    },
-                );
-                ToolReply {
-                    text: e,
-                    is_error: true,
-                }
-            }
+            Err(e) => self.refuse_call(scope, call, ToolKind::Mcp, e),
+        }
+    }
+
+    /// A call that cannot run (unknown tool, unreadable arguments): its begin and end events,
+    /// and the error result the model gets.
+    fn refuse_call(
+        &self,
+        scope: &EventScope,
+        call: &ToolCall,
+        kind: ToolKind,
+        text: String,
+    ) -> ToolReply {
+        self.sink.emit(
+            scope,
+            EventMsg::ToolCallBegin {
+                tool: call.name.clone(),
+                kind,
+                server: None,
+                arguments: Value::String(call.raw_arguments.clone()),
+            },
+        );
+        self.sink.emit(
+            scope,
+            EventMsg::ToolCallEnd {
+                tool: call.name.clone(),
+                status: ToolStatus::Error,
+                duration_ms: 0,
+                result: text.clone(),
+                truncated: false,
+            },
+        );
+        ToolReply {
+            text,
+            is_error: true,
         }
     }
 

@@ -404,21 +404,7 @@ impl Coordinator {
             messages.push(ChatMessage::assistant(assistant.clone(), Vec::new()));
         }
         messages.push(ChatMessage::user(self.input.question.clone()));
-        let launch = Launch {
-            agent: rt.clone(),
-            number: 1,
-            task: self.input.question.clone(),
-            history: self.history.clone(),
-            answers: Vec::new(),
-            allow_answer: false,
-            note: None,
-            max_tool_iterations: self.settings.max_tool_iterations,
-            restart: CancellationToken::new(),
-            cancel: self.cancel.child_token(),
-            sink: self.bus.clone(),
-            counters: self.counters.clone(),
-            presenting: true,
-        };
+        let launch = self.presenter(rt.clone(), 1);
         let result = tokio::select! {
             r = launch.converse(messages) => r,
             _ = tokio::time::sleep(self.settings.orchestrator_timeout) => Err(crate::backend::BackendError::Network(
@@ -483,6 +469,26 @@ impl Coordinator {
             final_answer,
             totals,
             error,
+        }
+    }
+
+    /// A launch that only converses (final presentation, direct mode): MCP tools, no workflow
+    /// tools, text streamed as the final presentation.
+    fn presenter(&self, agent: Arc<AgentRuntime>, number: u32) -> Launch {
+        Launch {
+            agent,
+            number,
+            task: self.input.question.clone(),
+            history: self.history.clone(),
+            answers: Vec::new(),
+            allow_answer: false,
+            note: None,
+            max_tool_iterations: self.settings.max_tool_iterations,
+            restart: CancellationToken::new(),
+            cancel: self.cancel.child_token(),
+            sink: self.bus.clone(),
+            counters: self.counters.clone(),
+            presenting: true,
         }
     }
 
@@ -956,21 +962,7 @@ impl Coordinator {
             &reasons,
             max_votes,
         );
-        let launch = Launch {
-            agent: rt.clone(),
-            number: self.slots[w].launches,
-            task: self.input.question.clone(),
-            history: self.history.clone(),
-            answers: Vec::new(),
-            allow_answer: false,
-            note: None,
-            max_tool_iterations: self.settings.max_tool_iterations,
-            restart: CancellationToken::new(),
-            cancel: self.cancel.child_token(),
-            sink: self.bus.clone(),
-            counters: self.counters.clone(),
-            presenting: true,
-        };
+        let launch = self.presenter(rt.clone(), self.slots[w].launches);
         let (text, failed) = match launch.converse(messages).await {
             Ok(t) => (t, None),
             Err(e) => (String::new(), Some(e)),
