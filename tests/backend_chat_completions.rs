@@ -1684,3 +1684,21 @@ async fn scripted_provider_lists_models() {
     assert_eq!(body["data"][1]["id"], json!("m2"));
     assert_eq!(server.requests()[0].path, "/v1/models");
 }
+
+#[tokio::test]
+async fn finished_replies_leave_the_connection_reusable() {
+    let server = ScriptedProvider::start().await;
+    server.push(Reply::text("one").linger(Duration::from_millis(100)));
+    server.push(Reply::text("two"));
+    let b = backend(&server, WireOptions::OPENAI);
+    assert_eq!(text(&run_ok(&b, ask("1")).await), "one");
+    // The reply is complete at `[DONE]`; the body ends 100 ms later and is drained meanwhile.
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert_eq!(text(&run_ok(&b, ask("2")).await), "two");
+    assert_eq!(
+        server.connections_opened(),
+        1,
+        "one pooled connection, no new handshake per turn"
+    );
+    assert_eq!(server.streams_completed(), 2);
+}

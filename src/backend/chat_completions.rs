@@ -730,6 +730,7 @@ impl Call {
                         Ok(()) => self.phase = Phase::Finished,
                         Err(e) => self.fail(e),
                     }
+                    drain_in_background(body);
                     return;
                 }
                 self.phase = Phase::Reading {
@@ -793,6 +794,26 @@ impl Call {
             }
             self.queue.push_back(Ok(event));
         }
+    }
+}
+
+/// Read the rest of a finished reply (normally just the end of the chunked body) off the
+/// caller's path, so the connection goes back to the pool instead of being closed (a new TLS
+/// handshake per turn is slow). Bounded: at most 2 s and 64 KiB.
+fn drain_in_background(mut body: ByteStream) {
+    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+        handle.spawn(async move {
+            let drain = async {
+                let mut seen = 0usize;
+                while let Some(Ok(chunk)) = body.next().await {
+                    seen += chunk.len();
+                    if seen > 64 * 1024 {
+                        break;
+                    }
+                }
+            };
+            let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        });
     }
 }
 

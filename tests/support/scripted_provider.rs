@@ -256,6 +256,7 @@ pub struct Reply {
     finish: Option<String>,
     usage: Option<(u64, u64)>,
     disconnect_after: Option<usize>,
+    linger: Duration,
     model: String,
 }
 
@@ -272,6 +273,7 @@ impl Reply {
             finish: None,
             usage: None,
             disconnect_after: None,
+            linger: Duration::ZERO,
             model: "scripted-model".to_owned(),
         }
     }
@@ -363,6 +365,13 @@ impl Reply {
     /// Wait this long before each chunk.
     pub fn delay(mut self, per_chunk: Duration) -> Self {
         self.chunk_delay = per_chunk;
+        self
+    }
+
+    /// Keep the body open this long after the last chunk (after `[DONE]`) before ending it,
+    /// like servers whose final chunk-terminator arrives in a later packet.
+    pub fn linger(mut self, d: Duration) -> Self {
+        self.linger = d;
         self
     }
 
@@ -479,6 +488,9 @@ impl Reply {
         }
         if self.send_done {
             out.push(Piece::Bytes(self.event("[DONE]")));
+        }
+        if !self.linger.is_zero() {
+            out.push(Piece::Pause(self.linger));
         }
         out
     }
