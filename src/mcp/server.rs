@@ -376,14 +376,9 @@ pub(crate) async fn connect(
             if let Some(token) = bearer {
                 config = config.auth_header(token.clone());
             }
-            let client = reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(10))
-                .build()
-                .map_err(|e| ConnectError {
-                    message: format!("could not build the HTTP client: {e}"),
-                    permanent: true,
-                })?;
-            let transport = StreamableHttpClientTransport::with_client(client, config);
+            // rmcp's default client: no idle pooling (avoids ~40 ms delayed-ACK stalls per
+            // call on Linux) and a same-origin-only redirect policy.
+            let transport = StreamableHttpClientTransport::from_config(config);
             match handler.serve(transport).await {
                 Ok(s) => (s, None),
                 Err(e) => {
