@@ -240,6 +240,20 @@ async fn cancellation_reaches_the_server() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(seen, "server never saw the cancellation");
+    // A call whose agent was already cancelled does not start at all.
+    let done = CancellationToken::new();
+    done.cancel();
+    let out = within(
+        10,
+        m.call(
+            &scope("c2"),
+            "mcp__t__slow",
+            serde_json::json!({"ms": 20000}),
+            done,
+        ),
+    )
+    .await;
+    assert_eq!(out.status, ToolStatus::Cancelled);
     within(20, m.shutdown()).await;
 }
 

@@ -957,6 +957,12 @@ impl McpManager {
                 );
             }
         };
+        if cancel.is_cancelled() {
+            return err(
+                ToolStatus::Cancelled,
+                format!("Cancelled: the call to `{tool}` was cancelled before it started"),
+            );
+        }
         // Circuit breaker.
         let (admission, change) = match conn.breaker.lock() {
             Ok(mut b) => b.admit(Instant::now()),
@@ -1062,7 +1068,7 @@ impl McpManager {
                 EventMsg::ToolCallProgress {
                     progress: p.progress,
                     total: p.total,
-                    message: p.message,
+                    message: p.message.map(|m| conn.shared.redactor.apply(&m)),
                 },
             );
         }
