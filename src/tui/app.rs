@@ -334,7 +334,11 @@ async fn event_loop(
         if app.dirty && last_draw.elapsed() >= FRAME {
             let size = terminal.size().context("cannot read the terminal size")?;
             let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
-            let now = chrono::Utc::now();
+            // In replay the clocks follow the recorded event times, not the wall clock.
+            let now = match (&app.vm.run, app.ui.replay) {
+                (Some(run), true) => run.last_at,
+                _ => chrono::Utc::now(),
+            };
             let (vm, ui) = (&app.vm, &app.ui);
             terminal
                 .draw(|f| {

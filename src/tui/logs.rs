@@ -110,6 +110,24 @@ impl LogRing {
 
     /// Append the record(s) for one event.
     pub fn push_event(&mut self, ev: &Event) {
+        // Fast path for streamed deltas: extend the newest record without building a new one.
+        let delta_text = match &ev.msg {
+            EventMsg::TextDelta { text }
+            | EventMsg::ReasoningDelta { text }
+            | EventMsg::FinalPresentationDelta { text } => Some(text.as_str()),
+            EventMsg::ToolArgsDelta { delta } => Some(delta.as_str()),
+            _ => None,
+        };
+        if let Some(text) = delta_text
+            && let Some(last) = self.records.back_mut()
+            && last.kind == ev.msg.kind()
+            && last.agent == ev.agent
+            && last.text.len() < COALESCE_MAX
+        {
+            last.text.push_str(text);
+            self.tail_rev += 1;
+            return;
+        }
         let coalesce = matches!(
             ev.msg,
             EventMsg::TextDelta { .. }

@@ -391,6 +391,18 @@ impl Transcript {
     /// Make sure the wrap cache covers every closed line at `width`.
     fn ensure_cache(&self, width: usize) {
         let mut c = self.cache.borrow_mut();
+        if c.width == width && c.first_abs < self.dropped && !c.cum.is_empty() {
+            // Lines were dropped from the front: shift the prefix sums instead of re-wrapping.
+            let k = usize::try_from(self.dropped - c.first_abs).unwrap_or(usize::MAX);
+            if k < c.cum.len() {
+                let base = c.cum[k];
+                c.cum.drain(..k);
+                for v in c.cum.iter_mut() {
+                    *v -= base;
+                }
+                c.first_abs = self.dropped;
+            }
+        }
         if c.width != width || c.first_abs != self.dropped || c.cum.is_empty() {
             c.width = width;
             c.first_abs = self.dropped;

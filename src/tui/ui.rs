@@ -263,6 +263,8 @@ pub struct UiState {
     pub final_opened_for: Option<RunId>,
     /// Run the per-pane state belongs to.
     pub run_seen: Option<RunId>,
+    /// The agent shown in tab mode while another pane has the focus.
+    pub last_agent: usize,
 }
 
 fn new_input() -> TextArea<'static> {
@@ -301,6 +303,7 @@ impl UiState {
             config_label: config_label.to_owned(),
             final_opened_for: None,
             run_seen: None,
+            last_agent: 0,
         }
     }
 
@@ -334,6 +337,9 @@ impl UiState {
                 && i >= run.agents.len()
             {
                 self.focus = Focus::Agent(0);
+            }
+            if self.last_agent >= run.agents.len() {
+                self.last_agent = 0;
             }
         }
         if !run.final_text.is_empty() && self.final_opened_for.as_ref() != Some(&run.run_id) {
@@ -374,6 +380,7 @@ impl UiState {
     fn ensure_focus_valid(&mut self, vm: &ViewModel) {
         if !self.focus_ring(vm).contains(&self.focus) {
             self.focus = Focus::Agent(0);
+            self.last_agent = 0;
         }
     }
 }
@@ -449,7 +456,7 @@ pub fn layout(area: Rect, vm: &ViewModel, ui: &UiState) -> Areas {
     }
     let focused = match ui.focus {
         Focus::Agent(i) if i < n => i,
-        _ => ui.agent_scroll.len().min(n).saturating_sub(n), // 0
+        _ => ui.last_agent.min(n - 1),
     };
     let side_by_side = !ui.zoom && n > 1 && agents_area.width / n as u16 >= MIN_AGENT_COL;
     if side_by_side {
@@ -882,6 +889,14 @@ impl UiState {
 
     /// Handle one key press. `areas` is the current layout (for page sizes).
     pub fn handle_key(&mut self, key: KeyEvent, vm: &ViewModel, areas: &Areas) -> Vec<Action> {
+        let actions = self.handle_key_inner(key, vm, areas);
+        if let Focus::Agent(i) = self.focus {
+            self.last_agent = i;
+        }
+        actions
+    }
+
+    fn handle_key_inner(&mut self, key: KeyEvent, vm: &ViewModel, areas: &Areas) -> Vec<Action> {
         if key.kind == KeyEventKind::Release {
             return vec![];
         }
@@ -961,7 +976,7 @@ impl UiState {
             KeyCode::Char('z') => {
                 self.zoom = !self.zoom;
                 if !matches!(self.focus, Focus::Agent(_)) {
-                    self.focus = Focus::Agent(0);
+                    self.focus = Focus::Agent(self.last_agent);
                 }
             }
             KeyCode::Char('l') => {
@@ -969,7 +984,7 @@ impl UiState {
                 self.focus = if self.show_logs {
                     Focus::Logs
                 } else {
-                    Focus::Agent(0)
+                    Focus::Agent(self.last_agent)
                 };
             }
             KeyCode::Char('t') => {
@@ -977,7 +992,7 @@ impl UiState {
                 self.focus = if self.show_timeline {
                     Focus::Timeline
                 } else {
-                    Focus::Agent(0)
+                    Focus::Agent(self.last_agent)
                 };
             }
             KeyCode::Char('f') => {
@@ -1131,6 +1146,9 @@ impl UiState {
             }
             let Some(f) = hit else { return };
             self.focus = f;
+            if let Focus::Agent(i) = f {
+                self.last_agent = i;
+            }
             if delta.is_some() {
                 self.input_focused = false;
             }

@@ -28,6 +28,9 @@ pub fn wrap_with(text: &str, width: usize, mut row: impl FnMut(usize, usize)) ->
         row(0, text.len());
         return 1;
     }
+    if text.is_ascii() {
+        return wrap_ascii(text.as_bytes(), width, row);
+    }
     let mut rows = 0;
     let mut start = 0usize;
     let mut cur_w = 0usize;
@@ -65,6 +68,28 @@ pub fn wrap_with(text: &str, width: usize, mut row: impl FnMut(usize, usize)) ->
         }
     }
     row(start, text.len());
+    rows + 1
+}
+
+/// Byte-level version of [`wrap_with`] for ASCII text (every byte is one column; transcripts
+/// never hold control characters). Same rows as the general path.
+fn wrap_ascii(b: &[u8], width: usize, mut row: impl FnMut(usize, usize)) -> usize {
+    let mut rows = 0;
+    let mut start = 0usize;
+    while b.len() - start > width {
+        let limit = start + width;
+        // Break after the last space within the row.
+        let brk = b[start..limit]
+            .iter()
+            .rposition(|&c| c == b' ')
+            .map(|p| start + p + 1)
+            .filter(|&p| p > start);
+        let end = brk.unwrap_or(limit);
+        row(start, end);
+        rows += 1;
+        start = end;
+    }
+    row(start, b.len());
     rows + 1
 }
 
@@ -126,6 +151,21 @@ mod tests {
         assert_eq!(rows("😀😀😀", 5), vec!["😀😀", "😀"]);
         // A wide char in a 1-column pane still makes progress.
         assert_eq!(rows("日本", 1), vec!["日", "本"]);
+    }
+
+    #[test]
+    fn ascii_fast_path_matches_general_path() {
+        let s =
+            "lorem ipsum dolor sit amet,  consectetur adipiscing elit averyveryverylongword x y";
+        for w in 1..40 {
+            let mut general = Vec::new();
+            // Force the general path with a trailing non-ASCII char, then compare the prefix.
+            let t = format!("{s}é");
+            wrap_with(&t, w, |a, b| general.push((a, b)));
+            let fast = wrap_ranges(s, w);
+            let n = fast.len() - 1;
+            assert_eq!(fast[..n], general[..n], "w={w}");
+        }
     }
 
     #[test]
