@@ -35,6 +35,9 @@ impl SseParser {
     /// Feed the next bytes. `on_event(event_type, data)` is called for every complete event;
     /// `event_type` is `""` when the event had no `event:` field.
     pub fn feed(&mut self, mut bytes: &[u8], on_event: &mut impl FnMut(&str, &str)) {
+        if bytes.is_empty() {
+            return; // an empty read must not forget a pending CR
+        }
         if self.pending_cr {
             self.pending_cr = false;
             if let [b'\n', rest @ ..] = bytes {
@@ -181,6 +184,17 @@ mod tests {
                 ("error".to_owned(), "{}".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn empty_feed_keeps_a_pending_cr() {
+        let mut p = SseParser::new();
+        let mut out = Vec::new();
+        let mut push = |_: &str, d: &str| out.push(d.to_owned());
+        p.feed(b"data: x\r", &mut push);
+        p.feed(b"", &mut push);
+        p.feed(b"\ndata: y\n\n", &mut push);
+        assert_eq!(out, vec!["x\ny"]);
     }
 
     #[test]
