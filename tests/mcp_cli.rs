@@ -11,8 +11,7 @@ use mcp_support::*;
 
 #[tokio::test]
 async fn servers_report_lists_tools_schemas_timings_and_problems() {
-    let good =
-        ServerSpec::from_command_line(&test_server_exe().to_string_lossy(), Some("t")).unwrap();
+    let good = ServerSpec::from_command_line(&test_server_command_line(), Some("t")).unwrap();
     let bad = ServerSpec::stdio(
         "bad",
         "sh",
@@ -41,7 +40,7 @@ async fn servers_report_lists_tools_schemas_timings_and_problems() {
 
 #[tokio::test]
 async fn call_reports_result_and_timing() {
-    let spec = ServerSpec::from_command_line(&test_server_exe().to_string_lossy(), None).unwrap();
+    let spec = ServerSpec::from_command_line(&test_server_command_line(), None).unwrap();
     let report = within(
         60,
         call_tool(spec.clone(), "add_numbers", r#"{"a": 2, "b": 3.5}"#),

@@ -557,11 +557,13 @@ async fn a_required_server_that_fails_fails_the_start() {
 #[tokio::test]
 async fn no_orphans_after_shutdown_or_drop() {
     // A server that spawns a grandchild: the whole process group must go.
-    let exe = test_server_exe();
     let wrapper = ServerSpec::stdio(
         "wrapped",
         "sh",
-        vec!["-c".into(), format!("sleep 300 & exec '{}'", exe.display())],
+        vec![
+            "-c".into(),
+            format!("sleep 300 & exec {}", test_server_command_line()),
+        ],
     );
     let (m, _sink) = start(vec![wrapper, stdio_spec("plain")], McpOptions::default()).await;
     let g1 = m.server_pid("wrapped").unwrap();
@@ -659,13 +661,15 @@ async fn server_stderr_goes_to_the_mcp_log_target() {
             })),
     );
     let _guard = tracing::subscriber::set_default(subscriber);
-    let exe = test_server_exe();
     let spec = ServerSpec::stdio(
         "noisy",
         "sh",
         vec![
             "-c".into(),
-            format!("echo 'hello from stderr' >&2; exec '{}'", exe.display()),
+            format!(
+                "echo 'hello from stderr' >&2; exec {}",
+                test_server_command_line()
+            ),
         ],
     );
     let (m, _sink) = start(vec![spec], McpOptions::default()).await;

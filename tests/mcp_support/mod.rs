@@ -11,22 +11,28 @@ use std::time::Duration;
 
 pub use massgen_tui::mcp::cli::CollectingSink;
 
-/// Path of the test-server example binary (built by `cargo test` before integration tests).
+/// The massgen-tui binary (cargo builds it before integration tests).
 pub fn test_server_exe() -> PathBuf {
-    let exe = std::env::current_exe().unwrap();
-    let debug_dir = exe.parent().unwrap().parent().unwrap();
-    let p = debug_dir.join("examples").join("mcp_test_server");
-    assert!(
-        p.exists(),
-        "test server binary missing at {}: run the full `cargo test` (or `cargo test --no-run` first), which builds examples before running integration tests",
-        p.display()
-    );
-    p
+    PathBuf::from(env!("CARGO_BIN_EXE_massgen-tui"))
+}
+
+/// Arguments that make the binary run the MCP test server over stdio.
+pub fn test_server_args() -> Vec<String> {
+    vec!["mcp".into(), "test-server".into()]
+}
+
+/// The test server as one command line (quoted for `sh -c` and `from_command_line`).
+pub fn test_server_command_line() -> String {
+    format!("'{}' mcp test-server", test_server_exe().display())
 }
 
 /// A stdio spec for the test server.
 pub fn stdio_spec(name: &str) -> ServerSpec {
-    ServerSpec::stdio(name, test_server_exe().to_string_lossy(), vec![])
+    ServerSpec::stdio(
+        name,
+        massgen_tui::mcp::spec::quote_word(&test_server_exe().to_string_lossy()),
+        test_server_args(),
+    )
 }
 
 /// Fail the test instead of hanging.
