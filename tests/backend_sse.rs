@@ -200,3 +200,25 @@ data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"ok\"},\"finish_reason\
     let events = parse_stream_bytes(body).unwrap();
     assert_eq!(events[0], BackendEvent::TextDelta("ok".into()));
 }
+
+#[test]
+fn whole_completion_with_object_arguments_and_content_parts() {
+    use massgen_tui::backend::chat_completions::parse_completion_json;
+    let body = br#"{"choices":[{"index":0,"message":{"role":"assistant","content":[{"type":"text","text":"hi "},{"type":"text","text":"there"}],"tool_calls":[{"id":"a","type":"function","function":{"name":"vote","arguments":{"agent_id":"agent1"}}},{"type":"function","function":{"name":"new_answer","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#;
+    let events = parse_completion_json(body, ToolCallAccumulator::with_id_prefix("t"), 0).unwrap();
+    assert_eq!(events[0], BackendEvent::TextDelta("hi there".into()));
+    let calls: Vec<_> = events
+        .iter()
+        .filter_map(|e| match e {
+            BackendEvent::ToolCall(c) => Some(c.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        calls.len(),
+        2,
+        "calls without index are numbered by position"
+    );
+    assert_eq!(calls[0].arguments().unwrap()["agent_id"], "agent1");
+    assert_eq!(calls[1].id, "call_t_1");
+}

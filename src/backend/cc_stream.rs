@@ -197,7 +197,7 @@ impl ParseState {
         let Some(FirstChoice(Some(choice))) = chunk.choices else {
             return;
         };
-        if let Some(delta) = choice.delta.or(choice.message) {
+        if let Some(delta) = choice.delta {
             self.apply_delta(delta, whole, out);
         }
         if let Some(reason) = choice.finish_reason.filter(|r| !r.is_empty()) {
@@ -391,7 +391,7 @@ struct WireChunk<'a> {
     #[serde(default)]
     x_groq: Option<WireXGroq>,
     #[serde(default)]
-    error: Option<serde_json::Value>,
+    error: Option<Box<serde_json::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -432,10 +432,9 @@ impl<'de: 'a, 'a> Deserialize<'de> for FirstChoice<'a> {
 struct WireChoice<'a> {
     #[serde(default)]
     index: Option<u64>,
-    #[serde(default, borrow)]
+    /// `delta` in streamed chunks, `message` in whole completions (never both).
+    #[serde(default, borrow, alias = "message")]
     delta: Option<WireDelta<'a>>,
-    #[serde(default, borrow)]
-    message: Option<WireDelta<'a>>,
     #[serde(default, borrow)]
     finish_reason: Option<Cow<'a, str>>,
 }
@@ -484,7 +483,7 @@ struct WireUsage {
 /// (arguments as an object, content as an array of parts, reasoning as an object).
 enum WireText<'a> {
     Str(Cow<'a, str>),
-    Other(serde_json::Value),
+    Other(Box<serde_json::Value>),
 }
 
 impl<'a> WireText<'a> {
@@ -492,16 +491,17 @@ impl<'a> WireText<'a> {
     fn into_text(self) -> Option<Cow<'a, str>> {
         match self {
             WireText::Str(s) => Some(s),
-            WireText::Other(serde_json::Value::Array(parts)) => {
+            WireText::Other(value) if value.is_array() => {
+                let parts = value.as_array().map(Vec::as_slice).unwrap_or_default();
                 let text: String = parts
                     .iter()
                     .filter_map(|p| p.get("text").and_then(|t| t.as_str()).or(p.as_str()))
                     .collect();
                 Some(Cow::Owned(text))
             }
-            WireText::Other(serde_json::Value::Object(o)) => o
+            WireText::Other(value) if value.is_object() => value
                 .get("text")
-                .or_else(|| o.get("content"))
+                .or_else(|| value.get("content"))
                 .and_then(|t| t.as_str())
                 .map(|t| Cow::Owned(t.to_owned())),
             WireText::Other(_) => None,
@@ -538,19 +538,19 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireText<'a> {
                 Ok(WireText::Str(Cow::Owned(v)))
             }
             fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Self::Value, E> {
-                Ok(WireText::Other(v.into()))
+                Ok(WireText::Other(Box::new(v.into())))
             }
             fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(WireText::Other(v.into()))
+                Ok(WireText::Other(Box::new(v.into())))
             }
             fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(WireText::Other(v.into()))
+                Ok(WireText::Other(Box::new(v.into())))
             }
             fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Self::Value, E> {
-                Ok(WireText::Other(v.into()))
+                Ok(WireText::Other(Box::new(v.into())))
             }
             fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
-                Ok(WireText::Other(serde_json::Value::Null))
+                Ok(WireText::Other(Box::new(serde_json::Value::Null)))
             }
             fn visit_map<A: serde::de::MapAccess<'de>>(
                 self,
@@ -559,7 +559,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireText<'a> {
                 let v = serde_json::Value::deserialize(
                     serde::de::value::MapAccessDeserializer::new(map),
                 )?;
-                Ok(WireText::Other(v))
+                Ok(WireText::Other(Box::new(v)))
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(
                 self,
@@ -568,7 +568,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for WireText<'a> {
                 let v = serde_json::Value::deserialize(
                     serde::de::value::SeqAccessDeserializer::new(seq),
                 )?;
-                Ok(WireText::Other(v))
+                Ok(WireText::Other(Box::new(v)))
             }
         }
         deserializer.deserialize_any(V(std::marker::PhantomData))
