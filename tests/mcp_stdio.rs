@@ -161,24 +161,24 @@ async fn tool_errors_become_actionable_error_outcomes() {
 #[tokio::test]
 async fn timeouts_are_reported_and_progress_extends_them_up_to_the_cap() {
     let mut spec = stdio_spec("t");
-    spec.call_timeout = Duration::from_millis(400);
-    spec.max_call_timeout = Duration::from_millis(2500);
+    spec.call_timeout = Duration::from_millis(1000);
+    spec.max_call_timeout = Duration::from_millis(3000);
     let (m, sink) = start(vec![spec], McpOptions::default()).await;
 
     let out = call(&m, "mcp__t__slow", serde_json::json!({"ms": 5000})).await;
     assert_eq!(out.status, ToolStatus::TimedOut);
-    assert!(out.duration < Duration::from_secs(3), "{:?}", out.duration);
+    assert!(out.duration < Duration::from_secs(4), "{:?}", out.duration);
     assert!(
         out.text_for_model.contains("did not finish"),
         "{}",
         out.text_for_model
     );
 
-    // 8 steps × 200 ms = 1.6 s > 400 ms timeout, but each progress resets it.
+    // 8 steps × 250 ms = 2 s > 1 s timeout, but each progress resets it.
     let out = call(
         &m,
         "mcp__t__progress",
-        serde_json::json!({"steps": 8, "interval_ms": 200}),
+        serde_json::json!({"steps": 8, "interval_ms": 250}),
     )
     .await;
     assert_eq!(out.status, ToolStatus::Ok, "{}", out.text_for_model);
@@ -196,11 +196,11 @@ async fn timeouts_are_reported_and_progress_extends_them_up_to_the_cap() {
         .collect();
     assert!(progress.len() >= 7, "{progress:?}");
 
-    // Progress cannot extend past the cap: 20 × 200 ms = 4 s > 2.5 s cap.
+    // Progress cannot extend past the cap: 20 × 250 ms = 5 s > 3 s cap.
     let out = call(
         &m,
         "mcp__t__progress",
-        serde_json::json!({"steps": 20, "interval_ms": 200}),
+        serde_json::json!({"steps": 20, "interval_ms": 250}),
     )
     .await;
     assert_eq!(out.status, ToolStatus::TimedOut);
@@ -399,7 +399,7 @@ async fn circuit_breaker_opens_probes_and_closes() {
         "{}",
         out.text_for_model
     );
-    assert!(out.duration < Duration::from_millis(100));
+    assert!(out.duration < Duration::from_millis(500));
     // After the cool-down one probe goes through; it succeeds, so the breaker closes.
     tokio::time::sleep(Duration::from_millis(700)).await;
     let out = call(&m, "mcp__t__mcp_echo", serde_json::json!({"text": "probe"})).await;
