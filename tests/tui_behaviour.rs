@@ -376,3 +376,38 @@ proptest! {
         let _ = text_rows(&vm2, &ui, 9000, w, h);
     }
 }
+
+#[test]
+fn replay_keys_send_playback_controls_and_quit_without_asking() {
+    let s = busy_run();
+    let vm = model_of(&s.events);
+    let mut ui = UiState::new("replay", true, true);
+    ui.sync_with(&vm);
+    let got = press(
+        &vm,
+        &mut ui,
+        120,
+        30,
+        &[
+            key(KeyCode::Char(' ')),
+            key(KeyCode::Char('s')),
+            key(KeyCode::Char('2')),
+            key(KeyCode::Char('i')),
+        ],
+    );
+    assert_eq!(
+        got,
+        vec![
+            Action::Op(Op::Replay(ReplayControl::Pause)),
+            Action::Op(Op::Replay(ReplayControl::Step)),
+            Action::Op(Op::Replay(ReplayControl::Speed { factor: 2.0 })),
+            Action::Op(Op::Replay(ReplayControl::Instant)),
+        ]
+    );
+    assert!(!ui.input_visible(&vm), "no questions in replay");
+    assert!(text_rows(&vm, &ui, 6000, 120, 30)[0].contains("REPLAY instant"));
+    assert_eq!(
+        press(&vm, &mut ui, 120, 30, &[key(KeyCode::Char('q'))]),
+        vec![Action::Quit]
+    );
+}

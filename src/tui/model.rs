@@ -713,11 +713,14 @@ impl ViewModel {
     ) {
         match tool {
             "new_answer" => {
-                let streamed = ev
-                    .call_id
-                    .as_ref()
-                    .and_then(|c| a.streams.get(c))
-                    .is_some_and(|d| d.emitted() > 0);
+                // Shown already if it streamed from argument deltas (matched by call id, or by
+                // launch: engines may number the streamed and the executed call differently).
+                let streamed = a.answer_shown
+                    || ev
+                        .call_id
+                        .as_ref()
+                        .and_then(|c| a.streams.get(c))
+                        .is_some_and(|d| d.emitted() > 0);
                 if !streamed {
                     let content = arguments
                         .get("content")
@@ -824,8 +827,9 @@ impl ViewModel {
                 );
             }
             EventMsg::AgentStateChanged { state } => {
+                let was = a.state;
                 a.state = *state;
-                if *state == AgentState::Presenting {
+                if *state == AgentState::Presenting && was != AgentState::Presenting {
                     t.push_line(
                         LineKind::Marker,
                         "🎤 presenting the final answer (press f for the final-answer view)",

@@ -450,7 +450,15 @@ fn render_status(vm: &ViewModel, ui: &UiState, now: DateTime<Utc>, area: Rect, b
     let mut spans: Vec<Span<'static>> =
         vec![Span::styled(" massgen ", bar.add_modifier(Modifier::BOLD))];
     if ui.replay {
-        spans.push(Span::styled(" REPLAY ", bar.bg(Color::Magenta)));
+        let speed = match ui.replay_speed {
+            Some(f) => format!("{f}×"),
+            None => "instant".into(),
+        };
+        let state = if ui.replay_paused { " ⏸ paused" } else { "" };
+        spans.push(Span::styled(
+            format!(" REPLAY {speed}{state} "),
+            bar.bg(Color::Magenta),
+        ));
     }
     let Some(run) = &vm.run else {
         spans.push(Span::styled(format!("· {} · idle", ui.config_label), bar));
@@ -1049,6 +1057,19 @@ fn render_hints(vm: &ViewModel, ui: &UiState, areas: &Areas, buf: &mut Buffer) {
             ("Tab", "pane"),
             ("?", "help"),
         ],
+        (None, Focus::Agent(_)) if ui.replay => &[
+            ("Space", "pause"),
+            ("s", "step"),
+            ("1/2/0", "speed"),
+            ("i", "instant"),
+            ("?", "help"),
+            ("Tab", "pane"),
+            ("PgUp/PgDn", "page"),
+            ("l", "logs"),
+            ("t", "timeline"),
+            ("f", "final"),
+            ("q", "quit"),
+        ],
         (None, Focus::Agent(_)) => &[
             ("?", "help"),
             ("Tab", "pane"),
@@ -1131,6 +1152,11 @@ pub const HELP: &[(&str, &str)] = &[
     (
         "Mouse wheel",
         "scroll the pane under the pointer; click focuses",
+    ),
+    ("Replay: Space s", "pause / resume · step one event"),
+    (
+        "Replay: 1 2 0 i",
+        "speed 1× / 2× / 10× / release everything at once",
     ),
 ];
 

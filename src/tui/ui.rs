@@ -10,7 +10,7 @@
 use super::logs::{LogFilter, LogView};
 use super::model::{RunView, TimelineRow, ViewModel};
 use super::transcript::{LineKind, MarkKind, Transcript};
-use crate::protocol::{Category, Level, Op, RunId, Stage};
+use crate::protocol::{Category, Level, Op, ReplayControl, RunId, Stage};
 use crossterm::event::{
     Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
 };
@@ -265,6 +265,10 @@ pub struct UiState {
     pub run_seen: Option<RunId>,
     /// The agent shown in tab mode while another pane has the focus.
     pub last_agent: usize,
+    /// Replay: playback paused.
+    pub replay_paused: bool,
+    /// Replay: speed factor (`None`: instant).
+    pub replay_speed: Option<f64>,
 }
 
 fn new_input() -> TextArea<'static> {
@@ -304,6 +308,8 @@ impl UiState {
             final_opened_for: None,
             run_seen: None,
             last_agent: 0,
+            replay_paused: false,
+            replay_speed: Some(1.0),
         }
     }
 
@@ -903,7 +909,7 @@ impl UiState {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         // Ctrl-C: confirm while running, second press quits.
         if ctrl && key.code == KeyCode::Char('c') {
-            if vm.running() && !self.confirm_quit {
+            if vm.running() && !self.replay && !self.confirm_quit {
                 self.confirm_quit = true;
                 return vec![];
             }
@@ -945,7 +951,7 @@ impl UiState {
             KeyCode::Char('q') => {
                 if self.overlay.is_some() {
                     self.overlay = None;
-                } else if vm.running() {
+                } else if vm.running() && !self.replay {
                     self.confirm_quit = true;
                 } else {
                     return vec![Action::Quit];
@@ -962,6 +968,34 @@ impl UiState {
             KeyCode::Char('x') if ctrl && vm.running() => {
                 self.toast = Some("cancelling the run…".into());
                 return vec![Action::Op(Op::Cancel)];
+            }
+            // Replay controls (the keys `massgen-tui replay --help` documents).
+            KeyCode::Char(' ') if self.replay => {
+                self.replay_paused = !self.replay_paused;
+                return vec![Action::Op(Op::Replay(if self.replay_paused {
+                    ReplayControl::Pause
+                } else {
+                    ReplayControl::Resume
+                }))];
+            }
+            KeyCode::Char('s') if self.replay => {
+                self.replay_paused = true;
+                return vec![Action::Op(Op::Replay(ReplayControl::Step))];
+            }
+            KeyCode::Char('i') if self.replay => {
+                self.replay_speed = None;
+                self.replay_paused = false;
+                return vec![Action::Op(Op::Replay(ReplayControl::Instant))];
+            }
+            KeyCode::Char(c @ ('1' | '2' | '0')) if self.replay => {
+                let factor = match c {
+                    '1' => 1.0,
+                    '2' => 2.0,
+                    _ => 10.0,
+                };
+                self.replay_speed = Some(factor);
+                self.toast = Some(format!("replay speed {factor}×"));
+                return vec![Action::Op(Op::Replay(ReplayControl::Speed { factor }))];
             }
             KeyCode::Tab => self.cycle_focus(vm, 1),
             KeyCode::BackTab => self.cycle_focus(vm, -1),
