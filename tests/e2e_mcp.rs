@@ -60,7 +60,10 @@ async fn two_providers_use_mcp_tools_over_stdio_and_http_to_a_final_answer() {
     let server = ScriptedProvider::start().await;
     // Agent "calc" (ZAI profile): calls add_numbers over stdio, answers with the result.
     server.push_matching(
-        |r: &RecordedRequest| r.model() == Some("glm-test") && r.tools().is_empty(),
+        // The presentation: MCP tools are offered, the workflow tools are not.
+        |r: &RecordedRequest| {
+            r.model() == Some("glm-test") && !r.tool_names().contains(&"new_answer".to_owned())
+        },
         Reply::text("2 + 3 = 5, computed with the MCP tool."),
     );
     server.push_matching(

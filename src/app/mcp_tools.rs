@@ -63,7 +63,9 @@ pub fn server_spec(cfg: &McpServerConfig, env: &Env) -> Result<ServerSpec, Strin
                 .map(|(k, v)| (k, v.expose().to_owned()))
                 .collect();
             Transport::Stdio {
-                command,
+                // The config already split the command; quote the program so the MCP layer's
+                // own split keeps a path with spaces whole.
+                command: crate::mcp::spec::quote_word(&command),
                 args,
                 env,
                 cwd: s.cwd.as_ref().map(Into::into),
@@ -116,7 +118,7 @@ pub fn agent_specs(agent: &AgentPlan, env: &Env) -> Result<Vec<ServerSpec>, Stri
                 dir.display()
             )
         })?;
-        specs.push(ServerSpec::stdio(
+        specs.push(ServerSpec::stdio_argv(
             "filesystem",
             "npx",
             vec![
@@ -168,6 +170,11 @@ impl McpTools {
             sink,
             opts: McpOptions {
                 max_result_chars,
+                // Connect, restart and breaker events carry the agent they belong to.
+                server_event_scope: crate::protocol::EventScope {
+                    agent: Some(crate::protocol::AgentId::new(&agent.id)),
+                    ..crate::protocol::EventScope::default()
+                },
                 ..McpOptions::default()
             },
             filter: ToolFilter {
