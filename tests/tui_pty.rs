@@ -79,15 +79,23 @@ fn screen_of(raw: &str, rows: usize, cols: usize) -> String {
                 if w == 0 {
                     continue;
                 }
-                if let Some(row) = grid.get_mut(r) {
-                    if let Some(cell) = row.get_mut(c) {
-                        *cell = ch;
+                if let Some(row) = grid.get_mut(r)
+                    && c < row.len()
+                {
+                    // Overwriting half of a wide char blanks its other half, as terminals do.
+                    if row[c] == '\u{0}' && c > 0 {
+                        row[c - 1] = ' ';
                     }
+                    if row.get(c + 1) == Some(&'\u{0}') {
+                        row[c + 1] = ' ';
+                    }
+                    row[c] = ch;
                     // A wide char covers the next cell too.
-                    if w == 2
-                        && let Some(cell) = row.get_mut(c + 1)
-                    {
-                        *cell = '\u{0}';
+                    if w == 2 && c + 1 < row.len() {
+                        if row.get(c + 2) == Some(&'\u{0}') {
+                            row[c + 2] = ' ';
+                        }
+                        row[c + 1] = '\u{0}';
                     }
                 }
                 c += w;
@@ -134,6 +142,17 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
         let raw = String::from_utf8_lossy(&std::fs::read(log).unwrap_or_default()).into_owned();
         screen_of(&raw, 40, 140)
     };
+    // TUI_CAPTURE_DIR=assets writes text captures of the screens (for the README).
+    let capture = |name: &str, text: &str| {
+        if let Some(dir) = std::env::var_os("TUI_CAPTURE_DIR") {
+            let trimmed: Vec<&str> = text.lines().map(str::trim_end).collect();
+            std::fs::write(
+                std::path::Path::new(&dir).join(name),
+                trimmed.join("\n") + "\n",
+            )
+            .unwrap();
+        }
+    };
     let wait_for = |needle: &str| {
         let deadline = Instant::now() + Duration::from_secs(20);
         while !screen(&log).contains(needle) {
@@ -148,6 +167,8 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
     wait_for("REPLAY");
     send(b"i", 300); // replay: release every event at once
     wait_for("Final answer"); // the final-answer view opens by itself
+    std::thread::sleep(Duration::from_millis(300));
+    capture("tui-demo-final-answer.txt", &screen(&log));
     std::thread::sleep(Duration::from_millis(500));
     send(b"\x1b", 500); // close it
     send(b"t", 500); // tool timeline
@@ -181,6 +202,7 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
         40,
         140,
     );
+    capture("tui-demo-panes-logs-timeline.txt", &last);
     for needle in [
         "REPLAY",
         "alice",

@@ -355,6 +355,29 @@ pub struct ViewModel {
     pub engine_error: Option<String>,
 }
 
+/// `server/tool` for display, without the `mcp__<server>__` prefix models see.
+pub fn tool_label(server: Option<&str>, tool: &str) -> String {
+    match server {
+        Some(s) => {
+            let short = tool
+                .strip_prefix("mcp__")
+                .and_then(|t| t.strip_prefix(s))
+                .and_then(|t| t.strip_prefix("__"))
+                .unwrap_or(tool);
+            format!("{s}/{short}")
+        }
+        None => tool.to_owned(),
+    }
+}
+
+/// A tool name without its `mcp__<server>__` qualification.
+fn short_tool(tool: &str) -> &str {
+    match tool.strip_prefix("mcp__").and_then(|t| t.split_once("__")) {
+        Some((_, name)) if !name.is_empty() => name,
+        _ => tool,
+    }
+}
+
 fn first_line(s: &str, max: usize) -> String {
     let line = s.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     super::wrap::truncate(line.trim(), max)
@@ -642,7 +665,8 @@ impl ViewModel {
                         a.transcript.push_line(
                             kind,
                             &format!(
-                                "  ↳ {tool} {word} · {duration_ms} ms · {}{more}",
+                                "  ↳ {} {word} · {duration_ms} ms · {}{more}",
+                                short_tool(tool),
                                 first_line(result, 100)
                             ),
                         );
@@ -738,10 +762,7 @@ impl ViewModel {
             }
             "vote" => {}
             _ => {
-                let name = match server {
-                    Some(s) => format!("{s}/{tool}"),
-                    None => tool.to_owned(),
-                };
+                let name = tool_label(server.as_deref(), tool);
                 let tag = match kind {
                     ToolKind::Mcp => "🔧",
                     ToolKind::Workflow => "⚙",

@@ -874,10 +874,7 @@ fn render_timeline(vm: &ViewModel, ui: &UiState, now: DateTime<Utc>, area: Rect,
         match row {
             TimelineRow::Call(e) => {
                 let agent = truncate(e.agent.as_ref().map_or("-", |a| a.as_str()), agent_w);
-                let name = match &e.server {
-                    Some(s) => format!("{s}/{}", e.tool),
-                    None => e.tool.clone(),
-                };
+                let name = super::model::tool_label(e.server.as_deref(), &e.tool);
                 let start = format!("+{}", fmt_dur_ms((e.started - origin).num_milliseconds()));
                 let end = e.ended.unwrap_or(clock);
                 let off = (((e.started - origin).num_milliseconds() as f64 / span_ms)
