@@ -135,16 +135,9 @@ impl ChatMessage {
     }
 }
 
-/// A function the model may call.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ToolSpec {
-    /// Name (already within the provider's limits).
-    pub name: String,
-    /// Description.
-    pub description: String,
-    /// JSON Schema of the arguments (an object schema).
-    pub parameters: serde_json::Value,
-}
+/// A function the model may call (provider-neutral; defined in `protocol` because the MCP
+/// layer produces it too).
+pub use crate::protocol::ToolSpec;
 
 /// How the model is asked to use tools.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]

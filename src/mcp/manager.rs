@@ -15,7 +15,7 @@ use super::result::{DEFAULT_MAX_RESULT_CHARS, cap, convert};
 use super::schema::{SchemaPolicy, normalise};
 use super::server::{Connected, Handler, Live, Redactor, Shared, connect};
 use super::spec::{EnvLookup, McpConfigError, Resolved, ServerSpec, Transport, resolve, validate};
-use crate::backend::ToolSpec;
+use crate::protocol::ToolSpec;
 use crate::protocol::{
     BreakerState, CallId, Category, EventMsg, EventScope, EventSink, Level, ToolKind, ToolStatus,
 };

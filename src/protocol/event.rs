@@ -672,6 +672,18 @@ pub enum ReplayControl {
     Step,
 }
 
+/// A function a model may call: the provider-neutral tool definition that MCP produces and
+/// backends put on the wire.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ToolSpec {
+    /// Name (already within the provider's limits).
+    pub name: String,
+    /// Description.
+    pub description: String,
+    /// JSON Schema of the arguments (an object schema).
+    pub parameters: Value,
+}
+
 /// Who an event is about, as known by the code that emits it. The event bus adds the run id,
 /// sequence number, timestamp, stage and round.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
