@@ -564,9 +564,11 @@ fn parse_http(
     })
 }
 
-/// Splits a command string like a POSIX shell (quotes and backslashes), without expansion.
+/// Splits a command line like a POSIX shell (quotes, backslashes; inside double quotes a
+/// backslash escapes only `"`, `\`, `$` and `` ` ``), without expansion or running a shell.
+/// Used by the config loader and by the MCP layer for command lines given on the CLI.
 pub fn split_command(s: &str) -> Result<Vec<String>, String> {
-    let mut out = Vec::new();
+    let mut words = Vec::new();
     let mut cur = String::new();
     let mut in_word = false;
     let mut chars = s.chars();
@@ -577,8 +579,10 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
                 loop {
                     match chars.next() {
                         Some('\'') => break,
-                        Some(x) => cur.push(x),
-                        None => return Err("Invalid command syntax: unclosed single quote".into()),
+                        Some(ch) => cur.push(ch),
+                        None => {
+                            return Err("Invalid command syntax: unclosed single quote".to_owned());
+                        }
                     }
                 }
             }
@@ -588,24 +592,34 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
                     match chars.next() {
                         Some('"') => break,
                         Some('\\') => match chars.next() {
-                            Some(x) => cur.push(x),
-                            None => return Err("Invalid command syntax: trailing backslash".into()),
+                            Some(ch @ ('"' | '\\' | '$' | '`')) => cur.push(ch),
+                            Some(ch) => {
+                                cur.push('\\');
+                                cur.push(ch);
+                            }
+                            None => {
+                                return Err(
+                                    "Invalid command syntax: unclosed double quote".to_owned()
+                                );
+                            }
                         },
-                        Some(x) => cur.push(x),
-                        None => return Err("Invalid command syntax: unclosed double quote".into()),
+                        Some(ch) => cur.push(ch),
+                        None => {
+                            return Err("Invalid command syntax: unclosed double quote".to_owned());
+                        }
                     }
                 }
             }
             '\\' => {
                 in_word = true;
                 match chars.next() {
-                    Some(x) => cur.push(x),
-                    None => return Err("Invalid command syntax: trailing backslash".into()),
+                    Some(ch) => cur.push(ch),
+                    None => return Err("Invalid command syntax: trailing backslash".to_owned()),
                 }
             }
             c if c.is_whitespace() => {
                 if in_word {
-                    out.push(std::mem::take(&mut cur));
+                    words.push(std::mem::take(&mut cur));
                     in_word = false;
                 }
             }
@@ -616,9 +630,9 @@ pub fn split_command(s: &str) -> Result<Vec<String>, String> {
         }
     }
     if in_word {
-        out.push(cur);
+        words.push(cur);
     }
-    Ok(out)
+    Ok(words)
 }
 
 const STRICT_EXECUTABLES: &[&str] = &[
