@@ -718,40 +718,52 @@ pub fn check_command(command: &[String], sec: &McpSecurity) -> Result<Vec<String
     if exe.split(['/', '\\']).any(|seg| seg == "..") {
         return Err("MCP command path cannot contain parent directory components ('..')".into());
     }
-    let base = exe
+    executable_verdict(exe, sec.level, sec.allowed_executables.as_deref())
+        .map(|w| w.into_iter().collect())
+}
+
+/// Whether `program` may run as an MCP server: `Err` refuses it (an explicit allow-list that
+/// does not name it, or a destructive system command), `Ok(Some(warning))` runs it with a
+/// warning (outside MassGen's launcher list for `level`), `Ok(None)` runs it. Shared by the
+/// config loader and the MCP layer so both gates agree.
+pub fn executable_verdict(
+    program: &str,
+    level: SecurityLevel,
+    allowed_list: Option<&[String]>,
+) -> Result<Option<String>, String> {
+    let base = program
         .rsplit(['/', '\\'])
         .next()
-        .unwrap_or(exe)
+        .unwrap_or(program)
         .to_ascii_lowercase();
     let base = [".exe", ".bat", ".cmd", ".ps1"]
         .iter()
         .find_map(|ext| base.strip_suffix(ext))
         .unwrap_or(&base)
         .to_string();
-    match &sec.allowed_executables {
+    match allowed_list {
         Some(list) => {
             let allowed: Vec<String> = list.iter().map(|s| s.to_ascii_lowercase()).collect();
-            if !allowed.contains(&base) {
-                return Err(format!(
+            if allowed.contains(&base) {
+                Ok(None)
+            } else {
+                Err(format!(
                     "MCP command executable '{base}' is not in `security.allowed_executables` ({})",
                     allowed.join(", ")
-                ));
+                ))
             }
-            Ok(Vec::new())
         }
         None if DESTRUCTIVE_EXECUTABLES.contains(&base.as_str()) => Err(format!(
             "MCP command executable '{base}' is a system command, not an MCP server; refusing to run it"
         )),
-        None if base == "massgen-tui"
-            || allowed_executables(sec.level).contains(&base.as_str()) =>
-        {
-            Ok(Vec::new())
+        None if base == "massgen-tui" || allowed_executables(level).contains(&base.as_str()) => {
+            Ok(None)
         }
-        None => Ok(vec![format!(
+        None => Ok(Some(format!(
             "MCP command executable '{base}' is not one of MassGen's usual launchers for level={} ({}); MassGen would refuse it, massgen-tui runs it (list it in `security.allowed_executables` to silence this)",
-            sec.level.as_str(),
-            allowed_executables(sec.level).join(", ")
-        )]),
+            level.as_str(),
+            allowed_executables(level).join(", ")
+        ))),
     }
 }
 

@@ -435,36 +435,6 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
-/// Executables allowed at [`SecurityLevel::Strict`] (MassGen's list plus our own binary).
-pub const STRICT_EXECUTABLES: &[&str] = &[
-    "python",
-    "python3",
-    "py",
-    "uv",
-    "uvx",
-    "pipx",
-    "pip",
-    "pip3",
-    "node",
-    "npm",
-    "npx",
-    "yarn",
-    "pnpm",
-    "bun",
-    "bunx",
-    "deno",
-    "java",
-    "ruby",
-    "go",
-    "cargo",
-    "sh",
-    "bash",
-    "zsh",
-    "fish",
-    "docker",
-    "massgen-tui",
-];
-
 /// A server spec with every `${VAR}` expanded and the command split: what actually starts.
 #[derive(Clone, PartialEq, Eq)]
 pub(crate) enum Resolved {
@@ -805,22 +775,27 @@ pub fn validate(spec: &ServerSpec, env: EnvLookup<'_>) -> Result<Vec<Warning>, M
                 });
             }
             if spec.security == SecurityLevel::Strict {
-                let base = Path::new(&program)
-                    .file_name()
-                    .map(|s| s.to_string_lossy().to_ascii_lowercase())
-                    .unwrap_or_default();
-                let base = base
-                    .trim_end_matches(".exe")
-                    .trim_end_matches(".cmd")
-                    .to_owned();
-                let is_python = base.starts_with("python3.")
-                    && base["python3.".len()..].chars().all(|c| c.is_ascii_digit());
-                if !is_python && !STRICT_EXECUTABLES.contains(&base.as_str()) {
-                    return Err(McpConfigError::ExecutableNotAllowed {
+                // The same verdict the config loader gives (one policy, two gates).
+                match crate::config::mcp::executable_verdict(
+                    &program,
+                    crate::config::mcp::SecurityLevel::Strict,
+                    None,
+                ) {
+                    Err(_) => {
+                        return Err(McpConfigError::ExecutableNotAllowed {
+                            server: server.to_owned(),
+                            executable: program,
+                            allowed: crate::config::mcp::allowed_executables(
+                                crate::config::mcp::SecurityLevel::Strict,
+                            )
+                            .join(", "),
+                        });
+                    }
+                    Ok(Some(message)) => warnings.push(Warning {
                         server: server.to_owned(),
-                        executable: program,
-                        allowed: STRICT_EXECUTABLES.join(", "),
-                    });
+                        message,
+                    }),
+                    Ok(None) => {}
                 }
             }
             if let Some(dir) = &cwd
