@@ -117,7 +117,7 @@ pub fn build_backend(
         })?;
     let mut cfg = ChatCompletionsConfig::new(agent.provider_display_name(), base_url, &agent.model);
     cfg.params = agent.params.clone();
-    cfg.wire = wire_options(&profile.caps);
+    cfg.wire = profile.caps;
     if let Some(secret) = key.and_then(|k| k.api_key.as_ref()) {
         cfg.api_key = Some(secret.expose().to_owned());
     }
@@ -136,30 +136,6 @@ pub fn build_backend(
         ))
     })?;
     Ok(Arc::new(backend))
-}
-
-fn wire_options(
-    caps: &crate::config::providers::Capabilities,
-) -> crate::backend::chat_completions::WireOptions {
-    use crate::backend::chat_completions::AssistantContent as W;
-    use crate::config::providers::AssistantContent as C;
-    crate::backend::chat_completions::WireOptions {
-        assistant_content_with_tool_calls: match caps.assistant_content_with_tool_calls {
-            C::EmptyString => W::EmptyString,
-            C::Null => W::Null,
-            C::Omit => W::Omit,
-        },
-        tool_choice_required: caps.tool_choice_required,
-        tool_choice_named: caps.tool_choice_named,
-        parallel_tool_calls_param: caps.parallel_tool_calls_param,
-        stream_usage: caps.stream_usage,
-        strict_schemas: caps.strict_schemas,
-        max_tool_name_len: caps.max_tool_name_len,
-        streamed_tool_calls_unreliable: caps.streamed_tool_calls_unreliable,
-        rejected_params: caps.rejected_params,
-        schema_unsupported_keywords: caps.schema_unsupported_keywords,
-        schema_needs_properties: caps.schema_needs_properties,
-    }
 }
 
 /// Everything one session (one or more questions) needs.

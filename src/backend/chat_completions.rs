@@ -33,83 +33,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
-/// How an assistant message that carries tool calls and no text sends its `content`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum AssistantContent {
-    /// `"content": ""` (OpenAI accepts it; the safest default).
-    #[default]
-    EmptyString,
-    /// `"content": null` (what the OpenAI SDK sends; a few servers reject `""`).
-    Null,
-    /// No `content` key at all.
-    Omit,
-}
-
-/// Provider capabilities that change the wire format. Field names and types match the provider
-/// profile's `Capabilities`, so the glue is a field-by-field copy.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct WireOptions {
-    /// `content` of assistant messages that only carry tool calls.
-    pub assistant_content_with_tool_calls: AssistantContent,
-    /// `tool_choice: "required"` is accepted (else degraded to auto, with a warning).
-    pub tool_choice_required: bool,
-    /// `tool_choice: {"type":"function",...}` is accepted (else degraded to required/auto).
-    pub tool_choice_named: bool,
-    /// `parallel_tool_calls` is accepted (else a configured value is dropped).
-    pub parallel_tool_calls_param: bool,
-    /// `stream_options.include_usage` is accepted (then usage is read from the trailing chunk).
-    pub stream_usage: bool,
-    /// `strict: true` on functions is accepted (sent only for schemas that qualify).
-    pub strict_schemas: bool,
-    /// Longest accepted tool name (0 = no limit). Longer names are shortened and mapped back.
-    pub max_tool_name_len: usize,
-    /// Streamed tool calls are unreliable: turns that offer tools use a non-streamed request.
-    pub streamed_tool_calls_unreliable: bool,
-    /// Pass-through parameters the provider rejects (dropped from the body).
-    pub rejected_params: &'static [&'static str],
-    /// JSON-Schema keywords the provider rejects (removed from tool schemas, recursively).
-    pub schema_unsupported_keywords: &'static [&'static str],
-    /// Object schemas must have a `properties` key (an empty one is added).
-    pub schema_needs_properties: bool,
-}
-
-impl WireOptions {
-    /// OpenAI's own API: everything supported.
-    pub const OPENAI: WireOptions = WireOptions {
-        assistant_content_with_tool_calls: AssistantContent::EmptyString,
-        tool_choice_required: true,
-        tool_choice_named: true,
-        parallel_tool_calls_param: true,
-        stream_usage: true,
-        strict_schemas: true,
-        max_tool_name_len: 64,
-        streamed_tool_calls_unreliable: false,
-        rejected_params: &[],
-        schema_unsupported_keywords: &[],
-        schema_needs_properties: false,
-    };
-
-    /// An unknown OpenAI-compatible server: only what nearly every server accepts.
-    pub const CONSERVATIVE: WireOptions = WireOptions {
-        assistant_content_with_tool_calls: AssistantContent::EmptyString,
-        tool_choice_required: false,
-        tool_choice_named: false,
-        parallel_tool_calls_param: false,
-        stream_usage: false,
-        strict_schemas: false,
-        max_tool_name_len: 64,
-        streamed_tool_calls_unreliable: false,
-        rejected_params: &[],
-        schema_unsupported_keywords: &[],
-        schema_needs_properties: true,
-    };
-}
-
-impl Default for WireOptions {
-    fn default() -> Self {
-        Self::CONSERVATIVE
-    }
-}
+/// Provider capabilities that change the wire format: the provider profile's
+/// [`Capabilities`](crate::config::providers::Capabilities), read directly (one definition for
+/// the table and the backend).
+pub use crate::config::providers::{AssistantContent, Capabilities as WireOptions};
 
 /// Retry policy for transient failures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -238,7 +165,7 @@ impl ChatCompletionsConfig {
             api_key: None,
             model: model.into(),
             params: serde_json::Map::new(),
-            wire: WireOptions::default(),
+            wire: WireOptions::CONSERVATIVE,
             extra_headers: Vec::new(),
             azure: None,
             http: HttpOptions::default(),
