@@ -190,48 +190,23 @@ fn report() {
         "first frame (wraps 4×100,000 lines into the cache): {:.1} ms",
         first.elapsed().as_secs_f64() * 1000.0
     );
-    // Wall time per frame, and this thread's CPU time (getrusage; excludes time the scheduler
-    // gave to other processes on a loaded machine).
-    let mut wall = Vec::with_capacity(2000);
-    let mut cpu = Vec::with_capacity(2000);
-    for _ in 0..2000 {
-        let c0 = on_cpu_ns();
-        let t = Instant::now();
-        frame(&vm, &ui, &mut buf);
-        wall.push(t.elapsed().as_secs_f64() * 1e6);
-        if let (Some(a), Some(b)) = (c0, on_cpu_ns()) {
-            cpu.push(b.saturating_sub(a) as f64 / 1e3);
-        }
-    }
-    for (name, mut v) in [("wall", wall), ("on-CPU", cpu)] {
-        if v.is_empty() {
-            continue;
-        }
-        v.sort_by(f64::total_cmp);
-        let pct = |p: f64| v[((v.len() as f64 * p) as usize).min(v.len() - 1)];
-        println!(
-            "frame 200x50, 4 panes x 100,000 lines ({name}): p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
-            pct(0.5),
-            pct(0.99),
-            pct(1.0)
-        );
-    }
-}
-
-/// CPU time (user + system) of this thread in nanoseconds.
-#[cfg(target_os = "linux")]
-fn on_cpu_ns() -> Option<u64> {
-    use nix::sys::resource::{UsageWho, getrusage};
-    let u = getrusage(UsageWho::RUSAGE_THREAD).ok()?;
-    let t = |tv: nix::sys::time::TimeVal| {
-        tv.tv_sec() as u64 * 1_000_000_000 + tv.tv_usec() as u64 * 1000
-    };
-    Some(t(u.user_time()) + t(u.system_time()))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn on_cpu_ns() -> Option<u64> {
-    None
+    // Wall time per frame (on a loaded machine the tail includes time the scheduler gave to
+    // other processes).
+    let mut wall: Vec<f64> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            frame(&vm, &ui, &mut buf);
+            t.elapsed().as_secs_f64() * 1e6
+        })
+        .collect();
+    wall.sort_by(f64::total_cmp);
+    let pct = |p: f64| wall[((wall.len() as f64 * p) as usize).min(wall.len() - 1)];
+    println!(
+        "frame 200x50, 4 panes x 100,000 lines: p50 {:.0} µs, p99 {:.0} µs, max {:.0} µs",
+        pct(0.5),
+        pct(0.99),
+        pct(1.0)
+    );
 }
 
 fn main() {
