@@ -230,3 +230,59 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
     assert!(tail.contains("\u{1b}[?2004l"), "bracketed paste off");
     assert!(tail.contains("\u{1b}[?1000l"), "mouse capture off");
 }
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    if !script_available() || !std::path::Path::new("/proc/self/task").exists() {
+        eprintln!("skipping: needs util-linux `script` and /proc");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_massgen-tui");
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("pty.out");
+    let cmd = format!("stty rows 30 cols 100; exec '{bin}' demo");
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-f", "-c", &cmd])
+        .arg(&log)
+        .env("TERM", "xterm-256color")
+        .current_dir(dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let _stdin = child.stdin.take();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let raw = String::from_utf8_lossy(&std::fs::read(&log).unwrap_or_default()).into_owned();
+        if screen_of(&raw, 30, 100).contains("REPLAY") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the TUI did not start");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    // The shell exec'd into the binary: it is the direct child of `script`.
+    let children =
+        std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).unwrap();
+    let pid = children.split_whitespace().next().expect("the TUI process");
+    let killed = Command::new("kill").args(["-TERM", pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the TUI did not exit on SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let raw = String::from_utf8_lossy(&std::fs::read(&log).unwrap()).into_owned();
+    let enter = raw
+        .rfind("\u{1b}[?1049h")
+        .expect("entered the alternate screen");
+    let leave = raw
+        .rfind("\u{1b}[?1049l")
+        .expect("left the alternate screen");
+    assert!(leave > enter);
+    assert!(raw[enter..].contains("\u{1b}[?25h"), "cursor shown again");
+    assert!(raw[enter..].contains("\u{1b}[?1000l"), "mouse capture off");
+}

@@ -20,7 +20,8 @@ use crossterm::event::{
     PushKeyboardEnhancementFlags,
 };
 use crossterm::terminal::{
-    EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
+    BeginSynchronizedUpdate, EndSynchronizedUpdate, EnterAlternateScreen, LeaveAlternateScreen,
+    disable_raw_mode, enable_raw_mode,
 };
 use crossterm::{cursor, execute};
 use futures::StreamExt;
@@ -332,16 +333,17 @@ async fn event_loop(
             app.dirty = true;
         }
         if app.dirty && last_draw.elapsed() >= FRAME {
-            let size = terminal.size().context("cannot read the terminal size")?;
-            let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
             // In replay the clocks follow the recorded event times, not the wall clock.
             let now = match (&app.vm.run, app.ui.replay) {
                 (Some(run), true) => run.last_at,
                 _ => chrono::Utc::now(),
             };
             let (vm, ui) = (&app.vm, &app.ui);
-            terminal
+            // DEC 2026 synchronized output: terminals that support it never show half a frame.
+            let _ = execute!(terminal.backend_mut(), BeginSynchronizedUpdate);
+            let drawn = terminal
                 .draw(|f| {
+                    let area = f.area();
                     render(vm, ui, now, area, f.buffer_mut());
                     if let Some(r) = layout(area, vm, ui).input
                         && ui.input_focused
@@ -351,7 +353,9 @@ async fn event_loop(
                         f.set_cursor_position((r.x + 1 + c.col as u16, r.y + 1 + c.row as u16));
                     }
                 })
-                .context("cannot draw to the terminal")?;
+                .map(|_| ());
+            let _ = execute!(terminal.backend_mut(), EndSynchronizedUpdate);
+            drawn.context("cannot draw to the terminal")?;
             last_draw = Instant::now();
             app.dirty = false;
         }
