@@ -411,3 +411,32 @@ fn replay_keys_send_playback_controls_and_quit_without_asking() {
         vec![Action::Quit]
     );
 }
+
+#[test]
+fn failed_run_says_why_and_i_types_a_follow_up_from_the_final_view() {
+    let mut s = busy_run();
+    s.run(
+        9000,
+        EventMsg::RunFinished {
+            outcome: RunOutcome::Failed,
+            winner: None,
+            final_answer: None,
+            totals: RunTotals::default(),
+            error: Some("every agent failed: 401 invalid API key".into()),
+        },
+    );
+    let vm = model_of(&s.events);
+    let ui = ui_for(&vm);
+    let rows = text_rows(&vm, &ui, 9500, 120, 30);
+    assert!(
+        rows.last().unwrap().contains("401 invalid API key"),
+        "{rows:#?}"
+    );
+
+    let s = finished_run();
+    let vm = model_of(&s.events);
+    let mut ui = ui_for(&vm);
+    assert_eq!(ui.overlay, Some(massgen_tui::tui::ui::Overlay::Final));
+    press(&vm, &mut ui, 120, 30, &[key(KeyCode::Char('i'))]);
+    assert!(ui.overlay.is_none() && ui.input_focused);
+}

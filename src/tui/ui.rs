@@ -355,6 +355,17 @@ impl UiState {
                 self.final_scroll = Scroll::Follow;
             }
         }
+        if run.final_text.is_empty()
+            && let Some(outcome) = run.outcome
+            && self.final_opened_for.as_ref() != Some(&run.run_id)
+        {
+            // A run that ended without an answer says why in the bottom bar.
+            self.final_opened_for = Some(run.run_id.clone());
+            self.toast = Some(match &run.error {
+                Some(e) => format!("run ended ({outcome:?}): {e}"),
+                None => format!("run ended without an answer ({outcome:?})"),
+            });
+        }
         if !run.is_running() && self.confirm_quit {
             self.confirm_quit = false;
         }
@@ -1066,7 +1077,14 @@ impl UiState {
                 };
                 return vec![Action::Save(target)];
             }
-            KeyCode::Char('i') | KeyCode::Enter
+            KeyCode::Char('i')
+                if self.input_visible(vm)
+                    && matches!(self.overlay, None | Some(Overlay::Final | Overlay::History)) =>
+            {
+                self.overlay = None;
+                self.input_focused = true;
+            }
+            KeyCode::Enter
                 if self.overlay.is_none()
                     && self.input_visible(vm)
                     && self.focus != Focus::Timeline =>
