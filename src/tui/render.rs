@@ -248,6 +248,73 @@ fn find_ci(hay: &str, needle_lower: &str) -> Vec<(usize, usize)> {
     out
 }
 
+/// Patch `ranges` (sorted, non-overlapping byte ranges with a style) onto styled segments.
+fn overlay_ranges(
+    segs: Vec<(usize, usize, Style)>,
+    ranges: &[(usize, usize, Style)],
+) -> Vec<(usize, usize, Style)> {
+    let mut out = Vec::with_capacity(segs.len() + ranges.len() * 2);
+    for (a, b, st) in segs {
+        let mut pos = a;
+        for &(rs, re, rst) in ranges {
+            if re <= pos || rs >= b {
+                continue;
+            }
+            let (s2, e2) = (rs.max(pos), re.min(b));
+            if s2 > pos {
+                out.push((pos, s2, st));
+            }
+            out.push((s2, e2, st.patch(rst)));
+            pos = e2;
+        }
+        if pos < b {
+            out.push((pos, b, st));
+        }
+    }
+    out
+}
+
+/// Light Markdown styling that never changes the text (so wrapping stays exact): headings and
+/// `**bold**` in bold, `` `code` `` and fence lines in another colour.
+fn markdown_spans(text: &str) -> Vec<(usize, usize, Style)> {
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('#') {
+        return vec![(
+            0,
+            text.len(),
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        )];
+    }
+    if trimmed.starts_with("```") {
+        return vec![(0, text.len(), Style::new().fg(Color::DarkGray))];
+    }
+    if !text.contains("**") && !text.contains('`') {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    let b = text.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'*' && b.get(i + 1) == Some(&b'*') {
+            if let Some(rel) = text[i + 2..].find("**") {
+                let end = i + 2 + rel + 2;
+                out.push((i, end, Style::new().add_modifier(Modifier::BOLD)));
+                i = end;
+                continue;
+            }
+        } else if b[i] == b'`'
+            && let Some(rel) = text[i + 1..].find('`')
+        {
+            let end = i + 1 + rel + 1;
+            out.push((i, end, Style::new().fg(Color::Cyan)));
+            i = end;
+            continue;
+        }
+        i += 1;
+    }
+    out
+}
+
 /// Draw one visual row of `line` (bytes `start..end`) at (x, y), `width` columns.
 #[allow(clippy::too_many_arguments)]
 fn draw_row(
@@ -287,34 +354,24 @@ fn draw_row(
         }
         None => segs.push((start, end, base)),
     }
+    if line.ansi.is_none() && matches!(line.kind, LineKind::Text | LineKind::Answer) {
+        let md = markdown_spans(text);
+        if !md.is_empty() {
+            segs = overlay_ranges(segs, &md);
+        }
+    }
     if let Some((q, current)) = highlight {
-        let hits = find_ci(&text[start..end], q);
+        let hl = if current {
+            Style::new().fg(Color::Black).bg(Color::Yellow)
+        } else {
+            Style::new().add_modifier(Modifier::REVERSED)
+        };
+        let hits: Vec<(usize, usize, Style)> = find_ci(&text[start..end], q)
+            .into_iter()
+            .map(|(a, b)| (a + start, b + start, hl))
+            .collect();
         if !hits.is_empty() {
-            let hl = if current {
-                Style::new().fg(Color::Black).bg(Color::Yellow)
-            } else {
-                Style::new().add_modifier(Modifier::REVERSED)
-            };
-            let mut split = Vec::with_capacity(segs.len() + hits.len() * 2);
-            for (a, b, st) in segs {
-                let mut pos = a;
-                for &(hs, he) in &hits {
-                    let (hs, he) = (hs + start, he + start);
-                    if he <= pos || hs >= b {
-                        continue;
-                    }
-                    let (s2, e2) = (hs.max(pos), he.min(b));
-                    if s2 > pos {
-                        split.push((pos, s2, st));
-                    }
-                    split.push((s2, e2, st.patch(hl)));
-                    pos = e2;
-                }
-                if pos < b {
-                    split.push((pos, b, st));
-                }
-            }
-            segs = split;
+            segs = overlay_ranges(segs, &hits);
         }
     }
     let right = x.saturating_add(width);
@@ -1288,4 +1345,33 @@ fn render_engine_error(err: &str, area: Rect, buf: &mut Buffer) {
         "The engine stopped unexpectedly: {err}. The panes keep what arrived; press s to save a pane, q to quit."
     );
     put_wrapped(buf, inner, &msg, Style::new().fg(Color::Red));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_styles_without_changing_text() {
+        let spans = markdown_spans("You arrive at **14:30** via `train` ok");
+        assert_eq!(spans.len(), 2);
+        assert_eq!((spans[0].0, spans[0].1), (14, 23));
+        assert_eq!((spans[1].0, spans[1].1), (28, 35));
+        assert_eq!(markdown_spans("## Title").len(), 1);
+        assert!(markdown_spans("unbalanced ** bold").is_empty());
+    }
+
+    #[test]
+    fn bold_is_drawn_bold() {
+        let line = TLine {
+            kind: LineKind::Text,
+            text: "a **b** c".into(),
+            ansi: None,
+        };
+        let mut buf = Buffer::empty(Rect::new(0, 0, 20, 1));
+        draw_row(&mut buf, 0, 0, 20, &line, 0, line.text.len(), None);
+        assert!(buf[(4, 0)].modifier.contains(Modifier::BOLD));
+        assert!(!buf[(0, 0)].modifier.contains(Modifier::BOLD));
+        assert_eq!(buf[(4, 0)].symbol(), "b");
+    }
 }
