@@ -354,7 +354,11 @@ fn draw_row(
         }
         None => segs.push((start, end, base)),
     }
-    if line.ansi.is_none() && matches!(line.kind, LineKind::Text | LineKind::Answer) {
+    // Bounded so one enormous line cannot make every visible row rescan it.
+    if line.ansi.is_none()
+        && text.len() <= 4096
+        && matches!(line.kind, LineKind::Text | LineKind::Answer)
+    {
         let md = markdown_spans(text);
         if !md.is_empty() {
             segs = overlay_ranges(segs, &md);
