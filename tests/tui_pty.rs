@@ -164,13 +164,22 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
             std::thread::sleep(Duration::from_millis(100));
         }
     };
+    // A lone Esc must be read before the next key, or the terminal parser sees Alt+key.
+    let wait_gone = |needle: &str| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while screen(&log).contains(needle) {
+            assert!(Instant::now() < deadline, "{needle:?} did not go away");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
     wait_for("REPLAY");
     send(b"i", 300); // replay: release every event at once
     wait_for("Final answer"); // the final-answer view opens by itself
     std::thread::sleep(Duration::from_millis(300));
     capture("tui-demo-final-answer.txt", &screen(&log));
     std::thread::sleep(Duration::from_millis(500));
-    send(b"\x1b", 500); // close it
+    send(b"\x1b", 300); // close it
+    wait_gone("Final answer");
     send(b"t", 500); // tool timeline
     wait_for("Tool timeline");
     send(b"l", 500); // log pane (focused)
@@ -181,7 +190,8 @@ fn demo_replay_in_a_pty_is_navigable_and_restores_the_terminal() {
     send(b"\x1b[5~", 300); // PgUp
     send(b"?", 300); // help
     wait_for("Keys (Esc closes)");
-    send(b"\x1b", 400);
+    send(b"\x1b", 300);
+    wait_gone("Keys (Esc closes)");
     send(b"q", 0);
     let deadline = Instant::now() + Duration::from_secs(20);
     let status = loop {
