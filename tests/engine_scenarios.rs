@@ -372,7 +372,7 @@ async fn the_orchestrator_timeout_presents_the_available_answer() {
     assert!(events.iter().any(|e| matches!(
         &e.msg,
         EventMsg::WinnerSelected {
-            tie_break: TieBreak::NoVotesLatestAnswer,
+            tie_break: TieBreak::NoVotesBestInformed,
             ..
         }
     )));

@@ -233,6 +233,9 @@ impl Launch {
         let mut tool_rounds = 0u32;
         let mut call_seq = 0u32;
         let mut text_protocol = false;
+        // The first prose reply of the launch, before any re-prompt: for a model that cannot
+        // use tools, its most natural answer (later replies tend to echo our instructions).
+        let mut first_prose: Option<String> = None;
 
         loop {
             if self.cancel.is_cancelled() {
@@ -265,16 +268,27 @@ impl Launch {
                             "the text-protocol reply was not usable: {e}"
                         )),
                     },
-                    None if self.answers.is_empty()
-                        && self.allow_answer
-                        && !reply.text.trim().is_empty() =>
-                    {
-                        // Nothing to vote for and the model wrote prose: that prose is its answer.
-                        self.notice(
-                            Level::Warn,
-                            "no structured reply; taking the prose reply as the answer",
-                        );
-                        LaunchOutcome::Answer(reply.text.trim().to_owned())
+                    None if self.answers.is_empty() && self.allow_answer => {
+                        // Nothing to vote for and the model only writes prose: its first
+                        // prose reply is its answer (unless it merely echoes our prompts).
+                        let prose = [first_prose.as_deref(), Some(reply.text.as_str())]
+                            .into_iter()
+                            .flatten()
+                            .map(str::trim)
+                            .find(|t| !t.is_empty() && !echoes_instructions(t));
+                        match prose {
+                            Some(text) => {
+                                self.notice(
+                                    Level::Warn,
+                                    "no structured reply; taking the model's prose reply as its answer",
+                                );
+                                LaunchOutcome::Answer(text.to_owned())
+                            }
+                            None => LaunchOutcome::Failed(
+                                "the model did not use the workflow tools, even in the text protocol"
+                                    .to_owned(),
+                            ),
+                        }
                     }
                     None => LaunchOutcome::Failed(
                         "the model did not use the workflow tools, even in the text protocol"
@@ -324,6 +338,9 @@ impl Launch {
                 // Prose only: climb the escalation ladder.
                 if self.restart.is_cancelled() {
                     return LaunchOutcome::Restarted;
+                }
+                if first_prose.is_none() && !reply.text.trim().is_empty() {
+                    first_prose = Some(reply.text.clone());
                 }
                 messages.push(ChatMessage::assistant(reply.text.clone(), Vec::new()));
                 match self
@@ -883,6 +900,24 @@ fn duration_ms(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
+/// Whether a reply merely repeats the engine's own prompts (small models do), so it must not
+/// be taken as an answer.
+fn echoes_instructions(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    [
+        "action:",
+        "content:",
+        "exactly one of these formats",
+        "to give a new answer",
+        "to vote for an existing answer",
+        "finish your work above",
+        "<original message>",
+        "<current answers",
+    ]
+    .iter()
+    .any(|needle| t.contains(needle))
+}
+
 /// Two answers are the same if they match after trimming and collapsing white space.
 pub fn same_answer(a: &str, b: &str) -> bool {
     let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -1023,6 +1058,17 @@ mod tests {
         ));
         let t = "{\"action_type\":\"new_answer\",\"answer_data\":{\"action\":\"new_answer\",\"content\":\"42\"}}";
         assert!(matches!(parse_text_protocol(t, true), Some(Decision::Answer(c)) if c == "42"));
+    }
+
+    #[test]
+    fn echoed_instructions_are_not_answers() {
+        assert!(echoes_instructions(
+            "To give a new answer:\nACTION: new_answer"
+        ));
+        assert!(echoes_instructions(
+            "You can use the EXACTLY one of these formats and nothing else."
+        ));
+        assert!(!echoes_instructions("The capital of France is Paris."));
     }
 
     #[test]

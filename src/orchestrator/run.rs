@@ -86,6 +86,8 @@ struct Running {
     restart: CancellationToken,
     cancel: CancellationToken,
     epoch: u32,
+    /// Other agents' answers this launch could see.
+    seen_others: usize,
     handle: tokio::task::JoinHandle<()>,
 }
 
@@ -98,7 +100,8 @@ enum Terminal {
 struct Slot {
     rt: Arc<AgentRuntime>,
     answer: Option<String>,
-    answered_at_epoch: u32,
+    /// Other agents' answers in view when the current answer was written.
+    answer_informed: usize,
     answers_given: u32,
     vote: Option<(AgentId, String)>,
     vote_epoch: u32,
@@ -145,7 +148,6 @@ struct Coordinator {
     started: Instant,
     votes_cast: u32,
     restarts: u32,
-    answer_order: Vec<usize>,
 }
 
 enum LoopEnd {
@@ -168,7 +170,7 @@ impl Coordinator {
             .map(|rt| Slot {
                 rt,
                 answer: None,
-                answered_at_epoch: 0,
+                answer_informed: 0,
                 answers_given: 0,
                 vote: None,
                 vote_epoch: 0,
@@ -193,7 +195,6 @@ impl Coordinator {
             started: Instant::now(),
             votes_cast: 0,
             restarts: 0,
-            answer_order: Vec::new(),
         }
     }
 
@@ -669,10 +670,12 @@ impl Coordinator {
                 outcome,
             });
         });
+        let seen_others = answers.iter().filter(|a| &a.agent != s.rt.id()).count();
         s.running = Some(Running {
             restart,
             cancel,
             epoch,
+            seen_others,
             handle,
         });
         self.emit_agent(
@@ -717,7 +720,7 @@ impl Coordinator {
                     self.set_state(i, AgentState::Waiting);
                     return;
                 }
-                self.accept_answer(i, text);
+                self.accept_answer(i, text, running.seen_others);
             }
             LaunchOutcome::Vote {
                 voted_for,
@@ -796,7 +799,7 @@ impl Coordinator {
         self.set_state(i, AgentState::Waiting);
     }
 
-    fn accept_answer(&mut self, i: usize, text: String) {
+    fn accept_answer(&mut self, i: usize, text: String, informed: usize) {
         let invalidated = self
             .slots
             .iter()
@@ -808,12 +811,10 @@ impl Coordinator {
         {
             let s = &mut self.slots[i];
             s.answer = Some(text.clone());
-            s.answered_at_epoch = self.epoch;
+            s.answer_informed = informed;
             s.answers_given += 1;
             s.relaunch_reason = LaunchReason::NewAnswers;
         }
-        self.answer_order.retain(|&x| x != i);
-        self.answer_order.push(i);
         let label = self
             .seen_answers()
             .into_iter()
@@ -850,7 +851,7 @@ impl Coordinator {
     }
 
     /// Most valid votes wins; ties by config order. Without valid votes (timeout, failures),
-    /// the most recent answer wins when `allow_fallback`.
+    /// when `allow_fallback`, the best-informed answer wins (its author had the chance to improve on the others).
     fn pick_winner(&self, allow_fallback: bool) -> Option<usize> {
         let mut tally = vec![0u32; self.slots.len()];
         for s in &self.slots {
@@ -887,13 +888,24 @@ impl Coordinator {
         if !allow_fallback {
             return None;
         }
-        let w = *self.answer_order.last()?;
+        // Without votes: the answer written with the most other answers in view (it had the
+        // chance to improve on them); ties by config order, as MassGen.
+        let best = self
+            .slots
+            .iter()
+            .filter(|s| s.answer.is_some())
+            .map(|s| s.answer_informed)
+            .max()?;
+        let w = self
+            .slots
+            .iter()
+            .position(|s| s.answer.is_some() && s.answer_informed == best)?;
         self.emit_agent(
             w,
             EventMsg::WinnerSelected {
                 winner: self.slots[w].rt.id().clone(),
                 tally: tally_ids,
-                tie_break: TieBreak::NoVotesLatestAnswer,
+                tie_break: TieBreak::NoVotesBestInformed,
             },
         );
         Some(w)

@@ -223,9 +223,9 @@ pub enum TieBreak {
     None,
     /// Several agents tied; the first in config order won.
     ConfigOrder,
-    /// No valid votes (timeout or failures); the most recent answer won, since every new
-    /// answer is meant to improve on the ones before it.
-    NoVotesLatestAnswer,
+    /// No valid votes (timeout or failures): the answer written with the most other answers
+    /// in view won (it could improve on them); ties by config order.
+    NoVotesBestInformed,
 }
 
 /// Severity of a log record or diagnostic.
