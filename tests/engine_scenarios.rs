@@ -167,6 +167,18 @@ async fn three_agents_converge_and_the_winner_presents() {
         count(&events, |m| matches!(m, EventMsg::AnswerSubmitted { .. })),
         3
     );
+    // A tool call keeps one id from its first streamed fragment to its end.
+    for started in events
+        .iter()
+        .filter(|e| matches!(e.msg, EventMsg::ToolCallStarted { .. }))
+    {
+        let id = started.call_id.clone().unwrap();
+        assert!(
+            events.iter().any(|e| e.call_id.as_ref() == Some(&id)
+                && matches!(e.msg, EventMsg::ToolCallEnd { .. })),
+            "no end event for streamed call {id}"
+        );
+    }
     let winner = events
         .iter()
         .find_map(|e| match &e.msg {

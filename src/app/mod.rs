@@ -528,21 +528,26 @@ async fn run_tui(session: Session, opts: &AppOptions) -> ExitCode {
     let tui = tokio::spawn(crate::tui::run(tui_opts, events_rx, ops_tx));
     let mut last = exit::OK;
     let mut current: Option<CancellationToken> = None;
-    // The engine loop: one run at a time; Cancel applies to the current run.
-    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<(Session, u8)>();
+    // The engine loop: one run at a time; Cancel applies to the current run. If a run's task
+    // panics, the session is gone: the events channel is closed so the TUI shows its
+    // engine-error screen instead of "running" forever.
+    let mut events_tx = Some(events_tx);
+    let (done_tx, mut done_rx) = mpsc::unbounded_channel::<Result<(Session, u8), String>>();
     let mut session_slot = Some(session);
     loop {
         tokio::select! {
             op = ops_rx.recv() => match op {
                 Some(Op::Ask { question }) => {
-                    if let Some(mut s) = session_slot.take() {
+                    if let (Some(mut s), Some(tx)) = (session_slot.take(), events_tx.clone()) {
                         let cancel = CancellationToken::new();
                         current = Some(cancel.clone());
-                        let tx = events_tx.clone();
                         let done = done_tx.clone();
-                        tokio::spawn(async move {
+                        let task = tokio::spawn(async move {
                             let (report, _) = s.ask(&question, vec![tx], cancel).await;
-                            let _ = done.send((s, exit_code(report.outcome)));
+                            (s, exit_code(report.outcome))
+                        });
+                        tokio::spawn(async move {
+                            let _ = done.send(task.await.map_err(|e| e.to_string()));
                         });
                     }
                 }
@@ -558,16 +563,26 @@ async fn run_tui(session: Session, opts: &AppOptions) -> ExitCode {
                     break;
                 }
             },
-            Some((s, code)) = done_rx.recv() => {
-                last = code;
+            Some(done) = done_rx.recv() => {
                 current = None;
-                session_slot = Some(s);
+                match done {
+                    Ok((s, code)) => {
+                        last = code;
+                        session_slot = Some(s);
+                    }
+                    Err(e) => {
+                        tracing::error!("the engine task failed: {e}");
+                        last = exit::RUN_FAILED;
+                        events_tx = None;
+                    }
+                }
             }
         }
     }
     // Wait for a cancelled run to finish its record.
     if session_slot.is_none()
-        && let Ok(Some((s, _))) =
+        && events_tx.is_some()
+        && let Ok(Some(Ok((s, _)))) =
             tokio::time::timeout(Duration::from_secs(10), done_rx.recv()).await
     {
         session_slot = Some(s);

@@ -136,6 +136,9 @@ pub struct Launch {
     pub counters: Arc<Counters>,
     /// Streamed text is the final presentation (emitted as `FinalPresentationDelta`).
     pub presenting: bool,
+    /// Call ids given to tool calls when they started streaming, by provider call id, so the
+    /// execution events of a call carry the same id as its streaming events.
+    pub call_ids: std::sync::Mutex<std::collections::HashMap<String, CallId>>,
 }
 
 /// How a launch ended.
@@ -550,9 +553,20 @@ impl Launch {
         CallId::new(format!("{}:{}:{}", self.agent.id(), self.number, seq))
     }
 
+    /// The scope of a call: the id it got when it started streaming, or a new one.
+    fn call_scope(&self, call: &ToolCall, seq: &mut u32) -> EventScope {
+        let known = self
+            .call_ids
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(&call.id));
+        self.scope()
+            .with_call(known.unwrap_or_else(|| self.next_call_id(seq)))
+    }
+
     fn end_workflow_calls(&self, calls: &[ToolCall], seq: &mut u32, result: Result<&str, &str>) {
         for call in calls {
-            let scope = self.scope().with_call(self.next_call_id(seq));
+            let scope = self.call_scope(call, seq);
             let arguments = call
                 .arguments()
                 .map(Value::Object)
@@ -587,10 +601,7 @@ impl Launch {
     }
 
     async fn run_tools(&self, calls: &[ToolCall], seq: &mut u32) -> Vec<ChatMessage> {
-        let scopes: Vec<EventScope> = calls
-            .iter()
-            .map(|_| self.scope().with_call(self.next_call_id(seq)))
-            .collect();
+        let scopes: Vec<EventScope> = calls.iter().map(|c| self.call_scope(c, seq)).collect();
         // Cancel tool calls when the run ends or new answers arrive.
         let tool_cancel = self.cancel.child_token();
         let restart = self.restart.clone();
@@ -815,8 +826,12 @@ impl Launch {
                         self.emit(EventMsg::ReasoningDelta { text: t });
                     }
                 }
-                BackendEvent::ToolCallStarted { index, name, .. } => {
-                    let scope = self.scope().with_call(self.next_call_id(call_seq));
+                BackendEvent::ToolCallStarted { index, id, name } => {
+                    let call_id = self.next_call_id(call_seq);
+                    if let Ok(mut m) = self.call_ids.lock() {
+                        m.insert(id, call_id.clone());
+                    }
+                    let scope = self.scope().with_call(call_id);
                     let kind = if name == prompts::NEW_ANSWER || name == prompts::VOTE {
                         ToolKind::Workflow
                     } else if self.agent.tools.as_ref().is_some_and(|p| p.has_tool(&name)) {
@@ -912,7 +927,10 @@ fn echoes_instructions(text: &str) -> bool {
         "to vote for an existing answer",
         "finish your work above",
         "<original message>",
+        "original message",
         "<current answers",
+        "current answer",
+        "<end of",
     ]
     .iter()
     .any(|needle| t.contains(needle))

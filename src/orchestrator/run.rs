@@ -490,6 +490,7 @@ impl Coordinator {
             sink: self.bus.clone(),
             counters: self.counters.clone(),
             presenting: true,
+            call_ids: Default::default(),
         }
     }
 
@@ -661,6 +662,7 @@ impl Coordinator {
             sink: self.bus.clone(),
             counters: self.counters.clone(),
             presenting: false,
+            call_ids: Default::default(),
         };
         let handle = tokio::spawn(async move {
             let outcome = launch.run().await;
