@@ -264,7 +264,10 @@ impl Launch {
             };
 
             if text_protocol {
-                return match parse_text_protocol(&reply.text, self.allow_answer) {
+                // An "answer" that repeats our template placeholders is not one.
+                let parsed = parse_text_protocol(&reply.text, self.allow_answer)
+                    .filter(|d| !matches!(d, Decision::Answer(c) if echoes_instructions(c)));
+                return match parsed {
                     Some(decision) => match self.check_decision(decision) {
                         Ok(outcome) => outcome,
                         Err(e) => LaunchOutcome::Failed(format!(
@@ -931,6 +934,9 @@ fn echoes_instructions(text: &str) -> bool {
         "<current answers",
         "current answer",
         "<end of",
+        "<one sentence>",
+        "<one of ",
+        "<your complete answer>",
     ]
     .iter()
     .any(|needle| t.contains(needle))
