@@ -621,3 +621,43 @@ async fn a_single_agent_in_direct_mode_answers_without_coordination() {
     assert_eq!(roles, vec!["system", "user", "assistant", "user"]);
     assert_eq!(req.last_content("user"), Some("Now?"));
 }
+
+#[tokio::test]
+async fn an_agent_at_its_answer_limit_is_offered_only_vote() {
+    let server = ScriptedProvider::start().await;
+    server.push_matching(no_tools("ma"), Reply::text("Final."));
+    server.push_for_model("ma", answer("First answer."));
+    server.always_for_model("ma", vote("agent1", "mine is fine"));
+    let mut a = agent(&server, "a", "ma");
+    Arc::get_mut(&mut a).unwrap().max_answers = Some(1);
+    let (report, _) = run(vec![a], settings(), "Q", vec![]).await;
+    assert_eq!(report.outcome, RunOutcome::Completed);
+    let reqs = server.chat_requests();
+    assert_eq!(reqs[0].tool_names(), vec!["new_answer"]);
+    // After its one answer, the relaunch may only vote.
+    assert_eq!(reqs[1].tool_names(), vec!["vote"]);
+}
+
+#[tokio::test]
+async fn an_agent_past_its_own_time_limit_stops_and_the_others_finish() {
+    let server = ScriptedProvider::start().await;
+    server.push_matching(no_tools("ma"), Reply::text("Final from a."));
+    server.push_for_model("ma", answer("A's answer."));
+    server.always_for_model("ma", vote("agent1", "good"));
+    server.always_for_model(
+        "mb",
+        Reply::text("thinking very slowly").initial_delay(Duration::from_secs(20)),
+    );
+    let a = agent(&server, "a", "ma");
+    let mut b = agent(&server, "b", "mb");
+    Arc::get_mut(&mut b).unwrap().timeout = Some(Duration::from_millis(400));
+    let (report, events) = run(vec![a, b], settings(), "Q", vec![]).await;
+    assert_eq!(report.outcome, RunOutcome::Completed);
+    assert_eq!(report.winner, Some(AgentId::new("a")));
+    let timed_out: Vec<&Event> = events
+        .iter()
+        .filter(|e| matches!(e.msg, EventMsg::AgentTimedOut { .. }))
+        .collect();
+    assert_eq!(timed_out.len(), 1);
+    assert_eq!(timed_out[0].agent, Some(AgentId::new("b")));
+}
