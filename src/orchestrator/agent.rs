@@ -21,7 +21,7 @@ use futures::future::BoxFuture;
 use serde_json::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 /// The result of one tool call, as it goes back to the model.
@@ -799,7 +799,6 @@ impl Launch {
         let mut text = String::new();
         let mut tool_calls = Vec::new();
         let mut call_scopes: Vec<(usize, EventScope)> = Vec::new();
-        let started = Instant::now();
         let mut reported_usage = false;
         self.emit(EventMsg::AgentStateChanged {
             state: if self.presenting {
@@ -886,7 +885,6 @@ impl Launch {
             let words = text.split_whitespace().count() as f64;
             self.record_usage(0, (words * 1.3).ceil() as u64, true);
         }
-        let _ = started;
         Ok(ModelReply { text, tool_calls })
     }
 
