@@ -268,6 +268,31 @@ async fn exit_codes_for_config_errors_failures_and_timeouts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("agents[0].backend.type"), "{err}");
 
+    // 1 as well: a wire API this build does not speak, refused before any request, naming
+    // the file, the key path and what to use instead.
+    let gem = dir.path().join("gemini.yaml");
+    std::fs::write(
+        &gem,
+        "agents:\n  - id: g\n    backend:\n      type: gemini\n      model: gemini-2.5-flash\n",
+    )
+    .unwrap();
+    let out = output(
+        Command::new(bin())
+            .current_dir(dir.path())
+            .env("GEMINI_API_KEY", "test-key")
+            .arg("--config")
+            .arg(&gem)
+            .args(["--headless", "Q"]),
+    )
+    .await;
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("gemini.yaml: agents[0].backend.type")
+            && err.contains("OpenAI-compatible endpoint"),
+        "{err}"
+    );
+
     // 2: every agent failed.
     let server = ScriptedProvider::start().await;
     for m in ["ma", "mb", "mc"] {

@@ -163,8 +163,10 @@ impl Session {
         let sink = Arc::new(SessionSink::default());
         let shared_env = Arc::new(env.clone());
         for a in &plan.agents {
-            let backend = build_backend(a, keys.get(&a.id))?;
-            let specs = agent_specs(a, env).map_err(SetupError::config)?;
+            // Every setup error names the config file first, as config errors do.
+            let in_file = |m: String| SetupError::config(format!("{}: {m}", plan.source.name()));
+            let backend = build_backend(a, keys.get(&a.id)).map_err(|e| in_file(e.message))?;
+            let specs = agent_specs(a, env).map_err(in_file)?;
             let tools = if specs.is_empty() {
                 None
             } else {
