@@ -85,7 +85,7 @@ pub fn progress_line(event: &Event) -> Option<String> {
             format!("{who}⏱ timed out after {limit_secs}s")
         }
         EventMsg::Escalated { step, reason } => {
-            format!("{who}↗ escalation {step:?}: {reason}")
+            format!("{who}↗ escalation {step}: {reason}")
         }
         EventMsg::BackendRetry {
             retry,
@@ -124,7 +124,7 @@ pub fn progress_line(event: &Event) -> Option<String> {
             ..
         } if *level >= crate::protocol::Level::Info => format!("   MCP {server}: {message}"),
         EventMsg::CircuitBreaker { server, state } => {
-            format!("   MCP {server}: circuit breaker {state:?}")
+            format!("   MCP {server}: circuit breaker {state}")
         }
         EventMsg::WinnerSelected {
             winner,
@@ -133,7 +133,7 @@ pub fn progress_line(event: &Event) -> Option<String> {
         } => {
             let t: Vec<String> = tally.iter().map(|(a, n)| format!("{a}={n}")).collect();
             format!(
-                "🏆 winner: {winner} (votes: {}; tie-break: {tie_break:?})",
+                "🏆 winner: {winner} (votes: {}; tie-break: {tie_break})",
                 t.join(", ")
             )
         }
@@ -147,7 +147,7 @@ pub fn progress_line(event: &Event) -> Option<String> {
             ..
         } => {
             let mut s = format!(
-                "■ {outcome:?} in {}: {} answer(s), {} vote(s), {} restart(s), {} tool call(s), tokens in/out {}/{}{}",
+                "■ {outcome} in {}: {} answer(s), {} vote(s), {} restart(s), {} tool call(s), tokens in/out {}/{}{}",
                 fmt_ms(totals.duration_ms),
                 totals.answers,
                 totals.votes,

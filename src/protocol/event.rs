@@ -724,3 +724,33 @@ pub trait EventSink: Send + Sync {
     /// Emit one event.
     fn emit(&self, scope: &EventScope, msg: EventMsg);
 }
+
+/// Human wording for the protocol's enums: their serde names with spaces (`timed_out_with_answer`
+/// → "timed out with answer"), so front ends never show Rust variant names.
+macro_rules! display_as_words {
+    ($($t:ty),*) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let name = serde_json::to_value(self)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                f.write_str(&name.replace('_', " "))
+            }
+        }
+    )*};
+}
+
+display_as_words!(
+    Stage,
+    RunOutcome,
+    AgentState,
+    ToolKind,
+    ToolStatus,
+    LaunchReason,
+    EscalationStep,
+    TieBreak,
+    Level,
+    Category,
+    BreakerState
+);

@@ -187,7 +187,7 @@ impl App {
                 for id in self.ui.logs.matches() {
                     if let Some(r) = self.vm.logs.get(*id) {
                         s.push_str(&format!(
-                            "{} {:?} {} {} {}\n",
+                            "{} {} {} {} {}\n",
                             r.at.to_rfc3339(),
                             r.level,
                             r.agent.as_ref().map_or("-", |a| a.as_str()),

@@ -177,7 +177,7 @@ pub fn describe(msg: &EventMsg) -> String {
             error,
             ..
         } => {
-            let mut s = format!("run finished: {outcome:?}");
+            let mut s = format!("run finished: {outcome}");
             if let Some(w) = winner {
                 s.push_str(&format!(", winner {w}"));
             }
@@ -197,7 +197,7 @@ pub fn describe(msg: &EventMsg) -> String {
         EventMsg::AgentLaunched {
             reason,
             answers_seen,
-        } => format!("launched ({reason:?}), sees [{}]", answers_seen.join(", ")),
+        } => format!("launched ({reason}), sees [{}]", answers_seen.join(", ")),
         EventMsg::AgentRestarted { caused_by } => match caused_by {
             Some(a) => format!("restarting: new answer from {a}"),
             None => "restarting".into(),
@@ -210,13 +210,13 @@ pub fn describe(msg: &EventMsg) -> String {
         } => format!("retry {failures}/{max_failures} in {delay_ms} ms: {error}"),
         EventMsg::AgentFailed { error } => format!("failed: {error}"),
         EventMsg::AgentTimedOut { limit_secs } => format!("timed out after {limit_secs} s"),
-        EventMsg::AgentStateChanged { state } => format!("state {state:?}"),
+        EventMsg::AgentStateChanged { state } => format!("state {state}"),
         EventMsg::TextDelta { text }
         | EventMsg::ReasoningDelta { text }
         | EventMsg::FinalPresentationDelta { text } => text.clone(),
         EventMsg::AgentNotice { text, .. } => text.clone(),
-        EventMsg::Escalated { step, reason } => format!("escalated to {step:?}: {reason}"),
-        EventMsg::ToolCallStarted { tool, kind } => format!("tool call {tool} ({kind:?}) started"),
+        EventMsg::Escalated { step, reason } => format!("escalated to {step}: {reason}"),
+        EventMsg::ToolCallStarted { tool, kind } => format!("tool call {tool} ({kind}) started"),
         EventMsg::ToolArgsDelta { delta } => delta.clone(),
         EventMsg::ToolCallBegin {
             tool,
@@ -278,7 +278,7 @@ pub fn describe(msg: &EventMsg) -> String {
             tie_break,
         } => {
             let t: Vec<String> = tally.iter().map(|(a, n)| format!("{a}: {n}")).collect();
-            format!("winner {winner} ({}) tie-break {tie_break:?}", t.join(", "))
+            format!("winner {winner} ({}) tie-break {tie_break}", t.join(", "))
         }
         EventMsg::FinalAnswer { text, presented } => format!(
             "final answer ({} chars, {})",
@@ -303,7 +303,7 @@ pub fn describe(msg: &EventMsg) -> String {
             server, message, ..
         } => format!("[{server}] {message}"),
         EventMsg::CircuitBreaker { server, state } => {
-            format!("[{server}] circuit breaker {state:?}")
+            format!("[{server}] circuit breaker {state}")
         }
         EventMsg::Log { message, .. } => message.clone(),
     }

@@ -868,7 +868,7 @@ impl ViewModel {
                 t.push_line(kind, &format!("ℹ {text}"));
             }
             EventMsg::Escalated { step, reason } => {
-                t.push_line(LineKind::Warn, &format!("⇪ escalated ({step:?}): {reason}"));
+                t.push_line(LineKind::Warn, &format!("⇪ escalated ({step}): {reason}"));
             }
             EventMsg::ToolCallStarted { tool, .. } => {
                 if tool == "new_answer"

@@ -534,7 +534,7 @@ fn render_status(vm: &ViewModel, ui: &UiState, now: DateTime<Utc>, area: Rect, b
         match run.outcome {
             None => "running".to_owned(),
             Some(RunOutcome::Completed) => "done".to_owned(),
-            Some(o) => format!("{o:?}").to_lowercase(),
+            Some(o) => o.to_string(),
         }
     };
     spans.push(Span::styled(
@@ -737,7 +737,7 @@ fn render_logs(vm: &ViewModel, ui: &UiState, area: Rect, buf: &mut Buffer) {
         desc.push(format!("stage {}", s.label()));
     }
     if let Some(c) = f.category {
-        desc.push(format!("{c:?}").to_lowercase());
+        desc.push(c.to_string());
     }
     if !f.text.is_empty() {
         desc.push(format!(
@@ -1311,7 +1311,7 @@ fn render_final(vm: &ViewModel, ui: &UiState, area: Rect, buf: &mut Buffer) {
         && tb != crate::protocol::TieBreak::None
     {
         spans.push(Span::styled(
-            format!("· tie broken ({tb:?}) "),
+            format!("· tie broken ({tb}) "),
             Style::new().fg(Color::Yellow),
         ));
     }

@@ -362,8 +362,8 @@ impl UiState {
             // A run that ended without an answer says why in the bottom bar.
             self.final_opened_for = Some(run.run_id.clone());
             self.toast = Some(match &run.error {
-                Some(e) => format!("run ended ({outcome:?}): {e}"),
-                None => format!("run ended without an answer ({outcome:?})"),
+                Some(e) => format!("run ended ({outcome}): {e}"),
+                None => format!("run ended without an answer ({outcome})"),
             });
         }
         if !run.is_running() && self.confirm_quit {
@@ -798,7 +798,7 @@ impl UiState {
             t.push_line(
                 LineKind::Separator,
                 &format!(
-                    "── turn {} · {:?}{} ──",
+                    "── turn {} · {}{} ──",
                     i + 1,
                     turn.outcome,
                     turn.winner
