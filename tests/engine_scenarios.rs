@@ -237,7 +237,7 @@ async fn a_late_answer_restarts_everyone_and_votes_in_flight_are_ignored() {
     // a's first vote is slow; b's answer lands while it is in flight.
     server.push_for_model(
         "ma",
-        vote("agent1", "slow vote").initial_delay(Duration::from_millis(400)),
+        vote("agent1", "slow vote").initial_delay(Duration::from_millis(900)),
     );
     server.push_for_model(
         "mb",
@@ -277,7 +277,7 @@ async fn a_duplicate_answer_is_rejected() {
     // b's first launch saw no answers; its identical answer arrives after a's.
     server.push_for_model(
         "mb",
-        answer("The same  answer.").initial_delay(Duration::from_millis(150)),
+        answer("The same  answer.").initial_delay(Duration::from_millis(300)),
     );
     // Relaunched, b repeats itself: the tool error tells it to vote instead, and it does.
     server.push_for_model("mb", answer("The same answer."));
