@@ -140,40 +140,46 @@ pub fn build_body(
         body: Value::Object(body),
         tool_names_back: names.back,
         notes,
-        input_chars: request
-            .messages
-            .iter()
-            .map(|m| {
-                m.content.len()
-                    + m.tool_calls
-                        .iter()
-                        .map(|c| c.name.len() + c.raw_arguments.len())
-                        .sum::<usize>()
-            })
-            .sum::<usize>()
-            + request
-                .tools
-                .iter()
-                .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len())
-                .sum::<usize>(),
+        input_chars: input_chars(request),
     }
 }
 
-fn is_excluded(key: &str, wire: &WireOptions) -> bool {
+/// Characters of the prompt (messages, call arguments, tool definitions), for usage
+/// estimation when the provider reports none.
+pub(crate) fn input_chars(request: &ChatRequest) -> usize {
+    request
+        .messages
+        .iter()
+        .map(|m| {
+            m.content.len()
+                + m.tool_calls
+                    .iter()
+                    .map(|c| c.name.len() + c.raw_arguments.len())
+                    .sum::<usize>()
+        })
+        .sum::<usize>()
+        + request
+            .tools
+            .iter()
+            .map(|t| t.name.len() + t.description.len() + t.parameters.to_string().len())
+            .sum::<usize>()
+}
+
+pub(crate) fn is_excluded(key: &str, wire: &WireOptions) -> bool {
     BODY_OWNED_KEYS.contains(&key)
         || FRAMEWORK_KEYS.contains(&key)
         || wire.rejected_params.contains(&key)
 }
 
 /// Tool-name shortening for providers with a name-length limit.
-struct ToolNames {
+pub(crate) struct ToolNames {
     forward: HashMap<String, String>,
-    back: HashMap<String, String>,
+    pub(crate) back: HashMap<String, String>,
     max: usize,
 }
 
 impl ToolNames {
-    fn new(tools: &[ToolSpec], max: usize) -> Self {
+    pub(crate) fn new(tools: &[ToolSpec], max: usize) -> Self {
         let mut names = Self {
             forward: HashMap::new(),
             back: HashMap::new(),
@@ -205,7 +211,7 @@ impl ToolNames {
         short
     }
 
-    fn lookup(&self, name: &str) -> String {
+    pub(crate) fn lookup(&self, name: &str) -> String {
         self.forward.get(name).cloned().unwrap_or_else(|| {
             if self.max == 0 || name.len() <= self.max {
                 name.to_owned()
@@ -229,13 +235,10 @@ fn fnv1a(s: &str) -> u64 {
     })
 }
 
-fn wire_messages(
-    messages: &[ChatMessage],
-    wire: &WireOptions,
-    names: &ToolNames,
-    notes: &mut Vec<String>,
-) -> Vec<Value> {
-    // Backwards pass: for each assistant message, the calls answered by a later tool message.
+/// For each message, the indices of its tool calls that a later tool message answers (a
+/// backwards pass; calls without an answer are dropped from the history because providers
+/// reject them with a 400).
+pub(crate) fn answered_tool_calls(messages: &[ChatMessage]) -> Vec<Vec<usize>> {
     let mut answered_later: HashSet<&str> = HashSet::new();
     let mut kept_calls: Vec<Vec<usize>> = vec![Vec::new(); messages.len()];
     for (i, m) in messages.iter().enumerate().rev() {
@@ -257,6 +260,16 @@ fn wire_messages(
             _ => {}
         }
     }
+    kept_calls
+}
+
+fn wire_messages(
+    messages: &[ChatMessage],
+    wire: &WireOptions,
+    names: &ToolNames,
+    notes: &mut Vec<String>,
+) -> Vec<Value> {
+    let kept_calls = answered_tool_calls(messages);
     let mut open_calls: HashSet<&str> = HashSet::new();
     let mut out = Vec::with_capacity(messages.len());
     for (i, m) in messages.iter().enumerate() {
@@ -356,7 +369,7 @@ fn wire_tool(tool: &ToolSpec, wire: &WireOptions, names: &ToolNames) -> Value {
 
 /// Remove keywords the provider rejects and add `properties` to object schemas when the
 /// provider needs it, recursively through sub-schemas.
-fn clean_schema(schema: &mut Value, wire: &WireOptions) {
+pub(crate) fn clean_schema(schema: &mut Value, wire: &WireOptions) {
     let Value::Object(obj) = schema else {
         return;
     };
@@ -392,7 +405,7 @@ fn clean_schema(schema: &mut Value, wire: &WireOptions) {
 
 /// OpenAI strict mode needs every object to list all properties as required and to forbid
 /// additional ones. Schemas that do not are sent without `strict` instead of being rejected.
-fn is_strict_compatible(schema: &Value) -> bool {
+pub(crate) fn is_strict_compatible(schema: &Value) -> bool {
     let Value::Object(obj) = schema else {
         return true;
     };

@@ -261,9 +261,47 @@ pub struct ChatCompletionsBackend {
 
 struct Inner {
     config: ChatCompletionsConfig,
+    protocol: Protocol,
     client: reqwest::Client,
     endpoint: reqwest::Url,
     headers: reqwest::header::HeaderMap,
+}
+
+/// The wire protocol the shared HTTP loop speaks: it picks the endpoint path and the reply
+/// parser. The request body is built by the caller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Protocol {
+    /// `POST …/chat/completions`.
+    ChatCompletions,
+    /// `POST …/responses` (the OpenAI Responses API, see `responses`).
+    Responses,
+}
+
+/// An incremental parser of one streamed reply body; one per protocol.
+pub(crate) trait ReplyParser: Send {
+    /// Feed body bytes; events are appended to `out`. An error ends the reply.
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<BackendEvent>) -> Result<(), BackendError>;
+    /// The protocol's end marker (or an in-stream error) was seen: nothing more is read.
+    fn is_done(&self) -> bool;
+    /// Whether part of the answer was already produced (then failures are not retried).
+    fn emitted_content(&self) -> bool;
+    /// The body ended: flush pending tool calls, usage and `Done`.
+    fn finish(&mut self, out: &mut Vec<BackendEvent>) -> Result<(), BackendError>;
+}
+
+impl ReplyParser for StreamParser {
+    fn feed(&mut self, bytes: &[u8], out: &mut Vec<BackendEvent>) -> Result<(), BackendError> {
+        StreamParser::feed(self, bytes, out)
+    }
+    fn is_done(&self) -> bool {
+        StreamParser::is_done(self)
+    }
+    fn emitted_content(&self) -> bool {
+        StreamParser::emitted_content(self)
+    }
+    fn finish(&mut self, out: &mut Vec<BackendEvent>) -> Result<(), BackendError> {
+        StreamParser::finish(self, out)
+    }
 }
 
 impl fmt::Debug for ChatCompletionsBackend {
@@ -279,8 +317,19 @@ impl ChatCompletionsBackend {
     /// Build the backend (HTTP client, endpoint URL, headers). Fails with a message that says
     /// what to fix for an invalid URL, header or key.
     pub fn new(config: ChatCompletionsConfig) -> Result<Self, BackendConfigError> {
+        Self::with_protocol(config, Protocol::ChatCompletions)
+    }
+
+    /// Build the shared HTTP machinery for `protocol` (the Responses backend uses this).
+    pub(crate) fn with_protocol(
+        config: ChatCompletionsConfig,
+        protocol: Protocol,
+    ) -> Result<Self, BackendConfigError> {
         use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-        let endpoint_text = config.endpoint();
+        let endpoint_text = match protocol {
+            Protocol::ChatCompletions => config.endpoint(),
+            Protocol::Responses => super::responses::responses_endpoint(&config.base_url),
+        };
         let endpoint = reqwest::Url::parse(&endpoint_text).map_err(|e| {
             BackendConfigError(format!(
                 "invalid base_url `{}` for {} ({e}); it should look like https://host/v1",
@@ -329,6 +378,7 @@ impl ChatCompletionsBackend {
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
+                protocol,
                 client,
                 endpoint,
                 headers,
@@ -361,15 +411,27 @@ impl ChatCompletionsBackend {
     }
 }
 
+impl ChatCompletionsBackend {
+    /// Send an already built body and stream the reply (retries, timeouts, cancellation).
+    pub(crate) fn stream_built(
+        &self,
+        built: BuiltRequest,
+        streaming: bool,
+        cancel: CancellationToken,
+    ) -> BackendStream {
+        let call = Call::new(self.inner.clone(), built, streaming, cancel);
+        Box::pin(futures::stream::unfold(call, |mut call| async move {
+            call.next().await.map(|item| (item, call))
+        }))
+    }
+}
+
 impl ChatBackend for ChatCompletionsBackend {
     fn stream(&self, request: ChatRequest, cancel: CancellationToken) -> BackendStream {
         let c = &self.inner.config;
         let streaming = !self.uses_non_streaming(&request);
         let built = build_body(&c.model, &c.params, &c.wire, &request, streaming);
-        let call = Call::new(self.inner.clone(), built, streaming, cancel);
-        Box::pin(futures::stream::unfold(call, |mut call| async move {
-            call.next().await.map(|item| (item, call))
-        }))
+        self.stream_built(built, streaming, cancel)
     }
 
     fn provider_name(&self) -> &str {
@@ -399,7 +461,7 @@ enum Phase {
 }
 
 enum ReplyMode {
-    Sse(Box<StreamParser>),
+    Sse(Box<dyn ReplyParser>),
     Json(Vec<u8>),
 }
 
@@ -593,10 +655,18 @@ impl Call {
         let mode = if !self.streaming || is_json {
             ReplyMode::Json(Vec::new())
         } else {
-            let mut parser =
-                StreamParser::new(ToolCallAccumulator::with_id_prefix(self.id_prefix.clone()));
-            parser.set_input_chars(self.input_chars);
-            ReplyMode::Sse(Box::new(parser))
+            ReplyMode::Sse(match inner.protocol {
+                Protocol::ChatCompletions => {
+                    let mut parser = StreamParser::new(ToolCallAccumulator::with_id_prefix(
+                        self.id_prefix.clone(),
+                    ));
+                    parser.set_input_chars(self.input_chars);
+                    Box::new(parser)
+                }
+                Protocol::Responses => {
+                    Box::new(super::responses::ResponsesParser::new(self.input_chars))
+                }
+            })
         };
         self.phase = Phase::Reading {
             body: Box::pin(response.bytes_stream()),
@@ -669,11 +739,16 @@ impl Call {
             Ok(None) => {
                 let result = match &mut mode {
                     ReplyMode::Sse(parser) => parser.finish(&mut events),
-                    ReplyMode::Json(buf) => parse_completion_json(
-                        buf,
-                        ToolCallAccumulator::with_id_prefix(self.id_prefix.clone()),
-                        self.input_chars,
-                    )
+                    ReplyMode::Json(buf) => match self.inner.protocol {
+                        Protocol::ChatCompletions => parse_completion_json(
+                            buf,
+                            ToolCallAccumulator::with_id_prefix(self.id_prefix.clone()),
+                            self.input_chars,
+                        ),
+                        Protocol::Responses => {
+                            super::responses::parse_response_json(buf, self.input_chars)
+                        }
+                    }
                     .map(|e| events = e),
                 };
                 self.push_events(events);

@@ -1,5 +1,6 @@
 //! LLM backends: one trait, [`ChatBackend`], with one streaming method, and its
-//! implementations (Chat Completions for every OpenAI-compatible provider; more later).
+//! implementations (Chat Completions for every OpenAI-compatible provider, and OpenAI's
+//! Responses API).
 //!
 //! Responsibilities: turning a [`ChatRequest`] into provider wire JSON, streaming the reply
 //! back as typed [`BackendEvent`]s, retries with backoff, typed actionable errors.
@@ -10,6 +11,7 @@ pub mod cc_request;
 pub mod cc_stream;
 pub mod chat_completions;
 pub mod http_error;
+pub mod responses;
 pub mod sse;
 pub mod tool_calls;
 
@@ -17,6 +19,7 @@ pub use chat_completions::{
     AssistantContent, AzureOptions, BackendConfigError, ChatCompletionsBackend,
     ChatCompletionsConfig, HttpOptions, RetryPolicy, WireOptions,
 };
+pub use responses::ResponsesBackend;
 
 use futures::Stream;
 use serde::{Deserialize, Serialize};

@@ -27,6 +27,10 @@
 //! * `POST /v1/chat/completions`, `POST /chat/completions` and Azure's
 //!   `POST /openai/deployments/{deployment}/chat/completions?api-version=…`: answered from the
 //!   script (below).
+//! * `POST /v1/responses` and `POST /responses` (the OpenAI Responses API): answered from the
+//!   same script; build those replies with [`Reply::responses_stream`] and [`RChunk`] (typed
+//!   `event:` + `data:` events; `response.created` first and `response.completed` with the
+//!   [`Reply::usage`] last are added for you).
 //! * `GET /v1/models` and `GET /models`: `{"object":"list","data":[{"id":…}]}` from
 //!   [`ScriptedProvider::set_models`] (default `["scripted-model"]`).
 //! * Anything else: 404 with a JSON error. Every request (any path) is recorded.
@@ -231,6 +235,119 @@ impl Chunk {
     }
 }
 
+/// Builders of OpenAI Responses API stream events for [`Reply::responses_stream`]. Each is one
+/// [`Chunk`] written as `event: <type>` + `data: <json with "type">`.
+pub struct RChunk;
+
+impl RChunk {
+    /// Any event: `data` gets `"type": kind` added.
+    pub fn event(kind: &str, data: Value) -> Chunk {
+        let mut data = match data {
+            Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        data.insert("type".into(), Value::String(kind.to_owned()));
+        let data = Value::Object(data);
+        Chunk::Raw(format!("event: {kind}\ndata: {data}\n\n"))
+    }
+    /// `response.output_text.delta` (message at output index 0).
+    pub fn text(delta: &str) -> Chunk {
+        Self::event(
+            "response.output_text.delta",
+            json!({ "item_id": "msg_0", "output_index": 0, "content_index": 0, "delta": delta }),
+        )
+    }
+    /// `response.reasoning_text.delta`.
+    pub fn reasoning(delta: &str) -> Chunk {
+        Self::event(
+            "response.reasoning_text.delta",
+            json!({ "item_id": "rs_0", "output_index": 0, "content_index": 0, "delta": delta }),
+        )
+    }
+    /// `response.reasoning_summary_text.delta`.
+    pub fn reasoning_summary(delta: &str) -> Chunk {
+        Self::event(
+            "response.reasoning_summary_text.delta",
+            json!({ "item_id": "rs_0", "output_index": 0, "summary_index": 0, "delta": delta }),
+        )
+    }
+    fn call_item(call_id: &str, name: &str, arguments: &str, status: &str) -> Value {
+        json!({
+            "type": "function_call",
+            "id": format!("fc_{call_id}"),
+            "call_id": call_id,
+            "name": name,
+            "arguments": arguments,
+            "status": status,
+        })
+    }
+    /// `response.output_item.added` for a function call (empty arguments).
+    pub fn call_added(output_index: usize, call_id: &str, name: &str) -> Chunk {
+        Self::event(
+            "response.output_item.added",
+            json!({ "output_index": output_index, "item": Self::call_item(call_id, name, "", "in_progress") }),
+        )
+    }
+    /// `response.function_call_arguments.delta`.
+    pub fn call_args(output_index: usize, delta: &str) -> Chunk {
+        Self::event(
+            "response.function_call_arguments.delta",
+            json!({ "output_index": output_index, "item_id": format!("fc_{output_index}"), "delta": delta }),
+        )
+    }
+    /// `response.function_call_arguments.done`.
+    pub fn call_args_done(output_index: usize, arguments: &str) -> Chunk {
+        Self::event(
+            "response.function_call_arguments.done",
+            json!({ "output_index": output_index, "item_id": format!("fc_{output_index}"), "arguments": arguments }),
+        )
+    }
+    /// `response.output_item.done` for a function call.
+    pub fn call_done(output_index: usize, call_id: &str, name: &str, arguments: &str) -> Chunk {
+        Self::event(
+            "response.output_item.done",
+            json!({ "output_index": output_index, "item": Self::call_item(call_id, name, arguments, "completed") }),
+        )
+    }
+    /// A whole function call the way OpenAI streams it: added, one arguments delta, arguments
+    /// done, item done.
+    pub fn function_call(
+        output_index: usize,
+        call_id: &str,
+        name: &str,
+        arguments: &str,
+    ) -> Vec<Chunk> {
+        vec![
+            Self::call_added(output_index, call_id, name),
+            Self::call_args(output_index, arguments),
+            Self::call_args_done(output_index, arguments),
+            Self::call_done(output_index, call_id, name, arguments),
+        ]
+    }
+    /// `response.incomplete` with `incomplete_details.reason` (use with
+    /// [`Reply::without_completed`]).
+    pub fn incomplete(reason: &str) -> Chunk {
+        Self::event(
+            "response.incomplete",
+            json!({ "response": { "id": "resp_scripted", "status": "incomplete", "incomplete_details": { "reason": reason }, "output": [] } }),
+        )
+    }
+    /// `response.failed` with `response.error {code, message}`.
+    pub fn failed(code: &str, message: &str) -> Chunk {
+        Self::event(
+            "response.failed",
+            json!({ "response": { "id": "resp_scripted", "status": "failed", "error": { "code": code, "message": message } } }),
+        )
+    }
+    /// A top-level `error` event.
+    pub fn error(code: &str, message: &str) -> Chunk {
+        Self::event(
+            "error",
+            json!({ "code": code, "message": message, "param": Value::Null }),
+        )
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Replies
 // ---------------------------------------------------------------------------------------------
@@ -258,6 +375,9 @@ pub struct Reply {
     disconnect_after: Option<usize>,
     linger: Duration,
     model: String,
+    /// `Some(completed)`: a Responses API stream (with `response.completed` at the end when
+    /// true) instead of Chat Completions chunks.
+    responses: Option<bool>,
 }
 
 impl Reply {
@@ -275,7 +395,36 @@ impl Reply {
             disconnect_after: None,
             linger: Duration::ZERO,
             model: "scripted-model".to_owned(),
+            responses: None,
         }
+    }
+
+    /// A 200 Responses API stream: `response.created`, the events (build them with
+    /// [`RChunk`]), then `response.completed` (its `usage` from [`Reply::usage`], default 0/0).
+    /// No `[DONE]`.
+    pub fn responses_stream(chunks: impl IntoIterator<Item = Chunk>) -> Self {
+        let mut reply = Self::stream(chunks);
+        reply.responses = Some(true);
+        reply.send_done = false;
+        reply
+    }
+
+    /// A Responses stream with just this text.
+    pub fn responses_text(text: &str) -> Self {
+        Self::responses_stream([RChunk::text(text)])
+    }
+
+    /// A Responses stream with one whole function call (call id `call_1`).
+    pub fn responses_tool_call(name: &str, arguments: &str) -> Self {
+        Self::responses_stream(RChunk::function_call(0, "call_1", name, arguments))
+    }
+
+    /// Responses streams only: do not send `response.completed` at the end.
+    pub fn without_completed(mut self) -> Self {
+        if self.responses.is_some() {
+            self.responses = Some(false);
+        }
+        self
     }
 
     /// A 200 SSE stream of `chunks`, then `data: [DONE]`. Add [`Reply::finish`] for a
@@ -439,11 +588,33 @@ impl Reply {
     fn render_stream(&self, chunks: &[Chunk]) -> Vec<Piece> {
         let mut out = Vec::new();
         let mut all: Vec<Chunk> = chunks.to_vec();
-        if let Some(f) = &self.finish {
-            all.push(Chunk::Finish(f.clone()));
-        }
-        if let Some((p, c)) = self.usage {
-            all.push(Chunk::usage(p, c));
+        if let Some(completed) = self.responses {
+            let response = json!({ "id": "resp_scripted", "object": "response", "model": self.model, "status": "in_progress", "output": [] });
+            all.insert(
+                0,
+                RChunk::event("response.created", json!({ "response": response })),
+            );
+            if completed {
+                let (input, output) = self.usage.unwrap_or((0, 0));
+                let response = json!({
+                    "id": "resp_scripted",
+                    "object": "response",
+                    "model": self.model,
+                    "status": "completed",
+                    "usage": { "input_tokens": input, "output_tokens": output, "total_tokens": input + output },
+                });
+                all.push(RChunk::event(
+                    "response.completed",
+                    json!({ "response": response }),
+                ));
+            }
+        } else {
+            if let Some(f) = &self.finish {
+                all.push(Chunk::Finish(f.clone()));
+            }
+            if let Some((p, c)) = self.usage {
+                all.push(Chunk::usage(p, c));
+            }
         }
         for chunk in &all {
             let bytes = match chunk {
@@ -651,11 +822,24 @@ impl RecordedRequest {
             .map(Vec::as_slice)
             .unwrap_or_default()
     }
-    /// Names of the offered tools.
+    /// `body.input` of a Responses request (empty if absent).
+    pub fn input(&self) -> &[Value] {
+        self.body
+            .get("input")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or_default()
+    }
+    /// Names of the offered tools (Chat Completions `function.name` or the Responses flat
+    /// `name`).
     pub fn tool_names(&self) -> Vec<String> {
         self.tools()
             .iter()
-            .filter_map(|t| t.pointer("/function/name").and_then(Value::as_str))
+            .filter_map(|t| {
+                t.pointer("/function/name")
+                    .or_else(|| t.get("name"))
+                    .and_then(Value::as_str)
+            })
             .map(str::to_owned)
             .collect()
     }
@@ -682,6 +866,10 @@ impl RecordedRequest {
     /// Whether this is a chat completion request.
     pub fn is_chat_completion(&self) -> bool {
         self.method == "POST" && self.path.ends_with("/chat/completions")
+    }
+    /// Whether this is a Responses API request (`POST …/responses`).
+    pub fn is_responses(&self) -> bool {
+        self.method == "POST" && self.path.trim_end_matches('/').ends_with("/responses")
     }
 }
 
@@ -889,6 +1077,14 @@ impl ScriptedProvider {
             .collect()
     }
 
+    /// Responses API requests received so far.
+    pub fn responses_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::is_responses)
+            .collect()
+    }
+
     /// Number of requests received.
     pub fn request_count(&self) -> usize {
         lock(&self.shared.requests).len()
@@ -976,7 +1172,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
             .collect();
         return json_response(200, &json!({ "object": "list", "data": data }), &[]);
     }
-    if !recorded.is_chat_completion() {
+    if !recorded.is_chat_completion() && !recorded.is_responses() {
         return json_response(
             404,
             &json!({ "error": { "message": format!("scripted provider: no route for {} {}", recorded.method, recorded.path), "type": "not_found" } }),
@@ -993,7 +1189,7 @@ async fn handle(shared: Arc<Shared>, req: Request) -> Response {
         ReplyBody::Raw { content_type, body } => {
             raw_response(reply.status, content_type, body.clone(), &headers)
         }
-        ReplyBody::Stream(chunks) if !recorded.is_streaming() => {
+        ReplyBody::Stream(chunks) if !recorded.is_streaming() && reply.responses.is_none() => {
             json_response(reply.status, &reply.aggregate(chunks), &headers)
         }
         ReplyBody::Stream(chunks) => {
