@@ -6,7 +6,7 @@
 //! semantics (config), rendering (tui, headless). This is the only module that may depend on
 //! every other one; only `cli` depends on it.
 
-use crate::backend::ChatBackend;
+use crate::backend::{ChatBackend, ResponsesBackend};
 mod mcp_tools;
 
 pub use mcp_tools::{McpTools, SessionSink, agent_specs, server_spec};
@@ -85,11 +85,8 @@ pub fn build_backend(
     key: Option<&ResolvedAgentKey>,
 ) -> Result<Arc<dyn ChatBackend>, SetupError> {
     let profile = agent.provider;
-    if profile.api != WireApi::ChatCompletions {
+    if !matches!(profile.api, WireApi::ChatCompletions | WireApi::Responses) {
         let hint = match profile.api {
-            WireApi::Responses => {
-                "point it at OpenAI's Chat Completions instead: `type: chatcompletion` with `base_url: https://api.openai.com/v1` (reasoning.effort becomes `reasoning_effort`)"
-            }
             WireApi::AnthropicMessages => {
                 "use an OpenAI-compatible endpoint for Claude (for example OpenRouter: `type: chatcompletion`, `base_url: https://openrouter.ai/api/v1`)"
             }
@@ -129,13 +126,17 @@ pub fn build_backend(
             deployment: None,
         });
     }
-    let backend = ChatCompletionsBackend::new(cfg).map_err(|e| {
+    let built: Result<Arc<dyn ChatBackend>, _> = if profile.api == WireApi::Responses {
+        ResponsesBackend::new(cfg).map(|b| Arc::new(b) as Arc<dyn ChatBackend>)
+    } else {
+        ChatCompletionsBackend::new(cfg).map(|b| Arc::new(b) as Arc<dyn ChatBackend>)
+    };
+    built.map_err(|e| {
         SetupError::config(format!(
             "{}.backend: agent `{}`: {e}",
             agent.config_path, agent.id
         ))
-    })?;
-    Ok(Arc::new(backend))
+    })
 }
 
 /// Everything one session (one or more questions) needs.

@@ -14,6 +14,9 @@
 //! classification (`http_error`), reading YAML or provider profiles (`config`; the lead's glue
 //! turns a profile into [`WireOptions`]).
 //!
+//! The same HTTP loop carries the Responses API backend (`responses`): it picks the endpoint
+//! and the reply parser by `Protocol`, the caller supplies the body.
+//!
 //! Secrets: the API key goes only into the `Authorization` (or Azure `api-key`) header, marked
 //! sensitive; every `Debug` here redacts it.
 
