@@ -317,6 +317,76 @@ async fn error_events_become_typed_errors() {
 }
 
 #[tokio::test]
+async fn invalid_prompt_failures_are_bad_requests_and_not_retried() {
+    let server = ScriptedProvider::start().await;
+    server.push(
+        Reply::responses_stream([RChunk::failed("invalid_prompt", "flagged prompt")])
+            .without_completed(),
+    );
+    let b = responses_backend(&server, json!({}));
+    let (_, error) = collect(&b, question(&[])).await;
+    assert!(
+        matches!(error, Some(BackendError::BadRequest { ref message, .. }) if message.contains("flagged prompt")),
+        "{error:?}"
+    );
+    assert_eq!(server.responses_requests().len(), 1);
+}
+
+#[tokio::test]
+async fn reasoning_summary_parts_are_separated() {
+    let server = ScriptedProvider::start().await;
+    server.push(Reply::responses_stream([
+        RChunk::event(
+            "response.reasoning_summary_part.added",
+            json!({ "output_index": 0, "summary_index": 0 }),
+        ),
+        RChunk::reasoning_summary("First."),
+        RChunk::event(
+            "response.reasoning_summary_part.added",
+            json!({ "output_index": 0, "summary_index": 1 }),
+        ),
+        RChunk::reasoning_summary("Second."),
+        RChunk::text("done"),
+    ]));
+    let b = responses_backend(&server, json!({}));
+    let (events, error) = collect(&b, question(&[])).await;
+    assert_eq!(error, None);
+    assert_eq!(joined(&events, true), "First.\n\nSecond.");
+}
+
+#[tokio::test]
+async fn cancelling_closes_the_stream_at_once() {
+    let server = ScriptedProvider::start().await;
+    server.push(
+        Reply::responses_stream([RChunk::text("a"), RChunk::text("b"), RChunk::text("c")])
+            .delay(Duration::from_secs(2)),
+    );
+    let b = responses_backend(&server, json!({}));
+    let cancel = CancellationToken::new();
+    let mut stream = b.stream(question(&[]), cancel.clone());
+    let canceller = cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        canceller.cancel();
+    });
+    let started = std::time::Instant::now();
+    let mut last = None;
+    while let Some(item) = stream.next().await {
+        last = Some(item);
+    }
+    assert!(
+        matches!(last, Some(Err(BackendError::Cancelled))),
+        "{last:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(2));
+    assert!(
+        server
+            .wait_until(Duration::from_secs(5), |s| s.streams_aborted() == 1)
+            .await
+    );
+}
+
+#[tokio::test]
 async fn context_errors_in_the_stream_are_not_retried() {
     let server = ScriptedProvider::start().await;
     server.push(
@@ -547,4 +617,69 @@ async fn a_base_url_ending_in_responses_is_used_as_is_and_json_replies_are_read(
     assert_eq!(tool_calls(&events)[0].id, "call_j");
     assert_eq!(done_reason(&events), FinishReason::ToolCalls);
     assert!(ResponsesBackend::new(ChatCompletionsConfig::new("OpenAI", "not a url", "m")).is_err());
+}
+
+mod garbage {
+    use super::*;
+    use massgen_tui::backend::responses::ResponsesParser;
+    use proptest::prelude::*;
+
+    const KINDS: &[&str] = &[
+        "response.output_text.delta",
+        "response.reasoning_text.delta",
+        "response.reasoning_summary_part.added",
+        "response.output_item.added",
+        "response.output_item.done",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.completed",
+        "response.incomplete",
+        "response.failed",
+        "error",
+    ];
+
+    fn odd_value() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            Just(Value::Null),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            ".{0,8}".prop_map(Value::from),
+            Just(json!({ "type": "function_call", "name": 3, "call_id": null })),
+            Just(json!({ "type": "function_call", "name": "f", "arguments": "{\"a\"" })),
+            Just(json!([1, 2])),
+            Just(json!({ "usage": "lots", "output": { "x": 1 }, "error": 5 })),
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..600), split in 0usize..600) {
+            let mut parser = ResponsesParser::new(10);
+            let mut out = Vec::new();
+            let cut = split.min(bytes.len());
+            let _ = parser.feed(&bytes[..cut], &mut out);
+            let _ = parser.feed(&bytes[cut..], &mut out);
+            let _ = parser.finish(&mut out);
+        }
+
+        #[test]
+        fn odd_event_fields_never_panic_and_end_once(
+            events in proptest::collection::vec((0..KINDS.len(), odd_value(), odd_value(), odd_value()), 0..12)
+        ) {
+            let mut body = String::new();
+            for (k, delta, index, item) in events {
+                let data = json!({ "type": KINDS[k], "delta": delta, "output_index": index, "item": item, "response": item, "summary_index": index });
+                body.push_str(&format!("event: {}\ndata: {data}\n\n", KINDS[k]));
+            }
+            let mut parser = ResponsesParser::new(10);
+            let mut out = Vec::new();
+            let fed = parser.feed(body.as_bytes(), &mut out);
+            let finished = if fed.is_ok() { parser.finish(&mut out) } else { fed };
+            let dones = out.iter().filter(|e| matches!(e, BackendEvent::Done { .. })).count();
+            prop_assert!(dones <= 1);
+            if finished.is_ok() && !body.is_empty() {
+                prop_assert_eq!(dones, 1);
+            }
+        }
+    }
 }

@@ -452,6 +452,12 @@ impl State {
                     out.push(BackendEvent::ReasoningDelta(delta.to_owned()));
                 }
             }
+            // Summary parts are paragraphs: keep them apart.
+            "response.reasoning_summary_part.added"
+                if value.get("summary_index").and_then(Value::as_u64) > Some(0) =>
+            {
+                out.push(BackendEvent::ReasoningDelta("\n\n".to_owned()));
+            }
             "response.output_item.added" | "response.output_item.done" => {
                 if let Some(item) = value.get("item")
                     && str_field(item, "type") == Some("function_call")
@@ -493,11 +499,22 @@ impl State {
                 self.finish_reply(end, out);
             }
             "response.failed" => {
-                let error = value
+                let mut error = value
                     .pointer("/response/error")
                     .filter(|e| !e.is_null())
                     .cloned()
                     .unwrap_or_else(|| json!({ "message": "the response failed without details" }));
+                // `response.failed` codes such as `invalid_prompt` or `invalid_image` are the
+                // request's fault: classify them as bad requests, not (retried) server errors.
+                if let Value::Object(map) = &mut error
+                    && !map.contains_key("type")
+                    && map
+                        .get("code")
+                        .and_then(Value::as_str)
+                        .is_some_and(|c| c.starts_with("invalid"))
+                {
+                    map.insert("type".into(), "invalid_request_error".into());
+                }
                 self.fail(classify_stream_error(&error));
             }
             "error" => {
