@@ -139,6 +139,10 @@ async fn text_and_reasoning_deltas_stream_with_usage_and_stop() {
         .usage(31, 7),
     );
     let b = responses_backend(&server, json!({}));
+    assert!(
+        !format!("{b:?}").contains("SECRET"),
+        "Debug must redact the key"
+    );
     let (events, error) = collect(&b, question(&[])).await;
     assert_eq!(error, None);
     assert_eq!(joined(&events, false), "The answer is 4.");

@@ -123,7 +123,7 @@ pub fn build_responses_body(
     let mut effort = None;
     for (key, value) in params {
         if value.is_null()
-            || (key != "max_tokens" && is_excluded(key, wire))
+            || is_excluded(key, wire)
             || RESPONSES_BODY_OWNED_KEYS.contains(&key.as_str())
         {
             continue;
@@ -547,9 +547,6 @@ impl State {
         {
             id.clone_into(&mut call.id);
         }
-        if call.id.is_empty() {
-            call.id = format!("call_resp_{index}");
-        }
         if let Some(name) = str_field(item, "name").filter(|s| !s.is_empty()) {
             name.clone_into(&mut call.name);
         }
@@ -562,24 +559,22 @@ impl State {
         }
         if !call.started && !call.name.is_empty() {
             call.started = true;
+            if call.id.is_empty() {
+                call.id = format!("call_resp_{index}");
+            }
             out.push(BackendEvent::ToolCallStarted {
                 index,
                 id: call.id.clone(),
                 name: call.name.clone(),
             });
-            // Fragments that arrived before the item (unusual) and arguments sent whole.
-            let pending = if call.arguments.is_empty() {
-                arguments.to_owned()
-            } else {
-                call.arguments.clone()
-            };
+            // Arguments sent whole in the item, or fragments that arrived before it (unusual).
             if call.arguments.is_empty() {
                 call.arguments.push_str(arguments);
             }
-            if !pending.is_empty() {
+            if !call.arguments.is_empty() {
                 out.push(BackendEvent::ToolCallArgsDelta {
                     index,
-                    delta: pending,
+                    delta: call.arguments.clone(),
                 });
             }
         }
