@@ -600,7 +600,8 @@ impl Call {
             url = %inner.endpoint,
             streaming = self.streaming,
             attempt = self.retries + 1,
-            "sending chat completion request"
+            protocol = ?inner.protocol,
+            "sending model request"
         );
         let request = inner
             .client
