@@ -1,4 +1,4 @@
-//! Every Chat Completions provider profile has an MCP example config in `configs/mcp/`, named
+//! Every Chat Completions and Responses provider profile has an MCP example config in `configs/mcp/`, named
 //! after the profile id, that loads without warnings, resolves to that profile and gives its
 //! agent MCP servers. Adding a provider without its example fails here.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -7,12 +7,12 @@ use massgen_tui::config::{self, providers::PROVIDERS, providers::WireApi};
 use std::path::Path;
 
 #[test]
-fn every_chat_completions_profile_has_an_mcp_example() {
+fn every_profile_we_speak_has_an_mcp_example() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/mcp");
     let mut missing = Vec::new();
     for p in PROVIDERS
         .iter()
-        .filter(|p| p.api == WireApi::ChatCompletions)
+        .filter(|p| matches!(p.api, WireApi::ChatCompletions | WireApi::Responses))
     {
         // The two catch-all profiles (any other local port, any other host) have no endpoint
         // of their own to show.
