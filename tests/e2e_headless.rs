@@ -445,3 +445,41 @@ async fn interactive_headless_session_carries_history_into_follow_ups() {
         "{user}"
     );
 }
+
+#[tokio::test]
+async fn provider_built_in_tools_are_reported_not_silently_dropped() {
+    let server = ScriptedProvider::start().await;
+    server.push_matching(
+        |r: &RecordedRequest| r.tools().is_empty(),
+        Reply::text("Done."),
+    );
+    server.push_for_model("ma", answer("An answer."));
+    server.always_for_model("ma", vote("agent1"));
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = format!(
+        "agents:\n  - id: solo\n    backend:\n      type: chatcompletion\n      model: ma\n      base_url: \"{}\"\n      enable_web_search: true\n",
+        server.base_url()
+    );
+    std::fs::write(dir.path().join("ws.yaml"), cfg).unwrap();
+    let out = output(Command::new(bin()).current_dir(dir.path()).args([
+        "--config",
+        "ws.yaml",
+        "--headless",
+        "--no-logs",
+        "Q",
+    ]))
+    .await;
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(
+        err.contains("agents[0].backend.enable_web_search: provider built-in tools are not sent"),
+        "{err}"
+    );
+    // And nothing fake was offered to the model in its place (MassGen sends a dummy function).
+    assert!(
+        server
+            .chat_requests()
+            .iter()
+            .all(|r| !r.tool_names().contains(&"web_search".to_owned()))
+    );
+}

@@ -76,6 +76,7 @@ async fn run(
         question: question.into(),
         history,
         config_path: None,
+        warnings: Vec::new(),
     };
     let report = tokio::time::timeout(
         Duration::from_secs(60),

@@ -142,6 +142,8 @@ pub fn build_backend(
 /// Everything one session (one or more questions) needs.
 pub struct Session {
     plan: RunPlan,
+    /// Setup warnings repeated at the start of every run.
+    warnings: Vec<String>,
     agents: Vec<Arc<AgentRuntime>>,
     mcp: Vec<Arc<McpTools>>,
     sink: Arc<SessionSink>,
@@ -228,8 +230,27 @@ impl Session {
             )
         };
         let redacted_config = plan.redacted_yaml();
+        // Provider built-in tools (MassGen sends them for openai, claude and gemini): not sent
+        // here yet. Say so instead of dropping the keys silently.
+        let mut warnings = Vec::new();
+        for a in &plan.agents {
+            let b = a.builtin_tools;
+            for (on, key) in [
+                (b.web_search, "enable_web_search"),
+                (b.code_interpreter, "enable_code_interpreter"),
+                (b.code_execution, "enable_code_execution"),
+            ] {
+                if on {
+                    warnings.push(format!(
+                        "{}.backend.{key}: provider built-in tools are not sent by massgen-tui yet; agent `{}` runs without it (give it MCP tools instead)",
+                        a.config_path, a.id
+                    ));
+                }
+            }
+        }
         Ok(Self {
             plan,
+            warnings,
             agents,
             mcp,
             sink,
@@ -294,6 +315,7 @@ impl Session {
                 crate::config::ConfigSource::File(p) => Some(p.display().to_string()),
                 _ => None,
             },
+            warnings: self.warnings.clone(),
         };
         self.sink
             .set(Some(bus.clone() as Arc<dyn crate::protocol::EventSink>));

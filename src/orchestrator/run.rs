@@ -65,6 +65,8 @@ pub struct RunInput {
     pub history: Vec<(String, String)>,
     /// The config file, for the record.
     pub config_path: Option<String>,
+    /// Setup warnings to report at the start of the run (after `run_started`).
+    pub warnings: Vec<String>,
 }
 
 /// What a run produced.
@@ -236,6 +238,13 @@ impl Coordinator {
         });
         let mut stage = None;
         self.stage(Stage::Initialization, &mut stage);
+        for message in self.input.warnings.clone() {
+            self.emit_run(EventMsg::Log {
+                level: Level::Warn,
+                category: crate::protocol::Category::Orchestrator,
+                message,
+            });
+        }
         for i in 0..self.slots.len() {
             self.set_state(i, AgentState::Waiting);
         }
