@@ -105,8 +105,9 @@ struct Slot {
     /// Other agents' answers in view when the current answer was written.
     answer_informed: usize,
     answers_given: u32,
+    /// The current vote (voted-for id, reason). Every accepted answer clears all votes, so a
+    /// vote held here is always valid for the current answer set.
     vote: Option<(AgentId, String)>,
-    vote_epoch: u32,
     running: Option<Running>,
     launches: u32,
     failures: u32,
@@ -175,7 +176,6 @@ impl Coordinator {
                 answer_informed: 0,
                 answers_given: 0,
                 vote: None,
-                vote_epoch: 0,
                 running: None,
                 launches: 0,
                 failures: 0,
@@ -531,7 +531,18 @@ impl Coordinator {
     }
 
     fn has_valid_vote(&self, s: &Slot) -> bool {
-        s.vote.is_some() && s.vote_epoch == self.epoch
+        s.vote.is_some()
+    }
+
+    /// Votes received per agent, in config order.
+    fn tally(&self) -> Vec<u32> {
+        let mut tally = vec![0u32; self.slots.len()];
+        for (who, _) in self.slots.iter().filter_map(|s| s.vote.as_ref()) {
+            if let Some(j) = self.slots.iter().position(|x| x.rt.id() == who) {
+                tally[j] += 1;
+            }
+        }
+        tally
     }
 
     async fn coordinate(&mut self) -> LoopEnd {
@@ -753,7 +764,6 @@ impl Coordinator {
                 }
                 self.votes_cast += 1;
                 self.slots[i].vote = Some((voted_for.clone(), reason.clone()));
-                self.slots[i].vote_epoch = self.epoch;
                 self.emit_agent(
                     i,
                     EventMsg::VoteCast {
@@ -811,11 +821,7 @@ impl Coordinator {
     }
 
     fn accept_answer(&mut self, i: usize, text: String, informed: usize) {
-        let invalidated = self
-            .slots
-            .iter()
-            .filter(|s| s.vote.is_some() && s.vote_epoch == self.epoch)
-            .count() as u32;
+        let invalidated = self.slots.iter().filter(|s| s.vote.is_some()).count() as u32;
         self.epoch += 1;
         self.bus.set_round(self.epoch + 1);
         let by = self.slots[i].rt.id().clone();
@@ -864,14 +870,7 @@ impl Coordinator {
     /// Most valid votes wins; ties by config order. Without valid votes (timeout, failures),
     /// when `allow_fallback`, the best-informed answer wins (its author had the chance to improve on the others).
     fn pick_winner(&self, allow_fallback: bool) -> Option<usize> {
-        let mut tally = vec![0u32; self.slots.len()];
-        for s in &self.slots {
-            if let (Some((who, _)), true) = (&s.vote, s.vote_epoch == self.epoch)
-                && let Some(j) = self.slots.iter().position(|x| x.rt.id() == who)
-            {
-                tally[j] += 1;
-            }
-        }
+        let tally = self.tally();
         let max = tally.iter().copied().max().unwrap_or(0);
         let tally_ids: Vec<(AgentId, u32)> = self
             .slots
@@ -961,29 +960,20 @@ impl Coordinator {
             .slots
             .iter()
             .filter_map(|s| match &s.vote {
-                Some((who, reason)) if who == rt.id() && s.vote_epoch == self.epoch => {
-                    Some(reason.clone())
-                }
+                Some((who, reason)) if who == rt.id() => Some(reason.clone()),
                 _ => None,
             })
             .collect();
-        let max_votes = {
-            let mut counts = std::collections::HashMap::new();
-            for s in &self.slots {
-                if let (Some((who, _)), true) = (&s.vote, s.vote_epoch == self.epoch) {
-                    *counts.entry(who.clone()).or_insert(0u32) += 1;
-                }
-            }
-            let max = counts.values().copied().max().unwrap_or(0);
-            counts.values().filter(|&&n| n == max).count() > 1
-        };
+        let tally = self.tally();
+        let top = tally.iter().copied().max().unwrap_or(0);
+        let tie_broken = top > 0 && tally.iter().filter(|&&n| n == top).count() > 1;
         let messages = prompts::final_presentation_messages(
             rt.system_message.as_deref(),
             &self.input.question,
             rt.id().as_str(),
             &answers,
             &reasons,
-            max_votes,
+            tie_broken,
         );
         let launch = self.presenter(rt.clone(), self.slots[w].launches);
         let (text, failed) = match launch.converse(messages).await {
