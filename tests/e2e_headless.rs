@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
-use support::{Chunk, RecordedRequest, Reply, ScriptedProvider};
+use support::{Chunk, RecordedRequest, Reply, ScriptedProvider, run_cli};
 use tokio::io::AsyncWriteExt;
 use tokio::process::Command;
 
@@ -117,24 +117,20 @@ fn all_text_under(dir: &Path) -> String {
     out
 }
 
-async fn output(cmd: &mut Command) -> std::process::Output {
-    tokio::time::timeout(Duration::from_secs(60), cmd.output())
-        .await
-        .expect("binary did not finish in 60s")
-        .unwrap()
-}
-
 #[tokio::test]
 async fn headless_run_prints_the_answer_and_writes_a_complete_record_without_secrets() {
     let server = ScriptedProvider::start().await;
     script_converge(&server);
     let (dir, cfg) = workspace(&server, "");
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .args(["--config"])
-            .arg(&cfg)
-            .args(["--headless", "What is the capital of France?"]),
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--headless",
+            "What is the capital of France?",
+        ],
     )
     .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -207,12 +203,16 @@ async fn json_mode_streams_every_event_as_one_json_object_per_line() {
     let server = ScriptedProvider::start().await;
     script_converge(&server);
     let (dir, cfg) = workspace(&server, "");
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .arg("--config")
-            .arg(&cfg)
-            .args(["--json", "--no-logs", "Q?"]),
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--json",
+            "--no-logs",
+            "Q?",
+        ],
     )
     .await;
     assert_eq!(out.status.code(), Some(0));
@@ -256,12 +256,10 @@ async fn exit_codes_for_config_errors_failures_and_timeouts() {
         "agents:\n  - id: a\n    backend:\n      type: warp_drive\n",
     )
     .unwrap();
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .arg("--config")
-            .arg(&bad)
-            .args(["--headless", "Q"]),
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &["--config", bad.to_str().unwrap(), "--headless", "Q"],
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -276,13 +274,10 @@ async fn exit_codes_for_config_errors_failures_and_timeouts() {
         "agents:\n  - id: g\n    backend:\n      type: gemini\n      model: gemini-2.5-flash\n",
     )
     .unwrap();
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .env("GEMINI_API_KEY", "test-key")
-            .arg("--config")
-            .arg(&gem)
-            .args(["--headless", "Q"]),
+    let out = run_cli(
+        dir.path(),
+        &[("GEMINI_API_KEY", "test-key")],
+        &["--config", gem.to_str().unwrap(), "--headless", "Q"],
     )
     .await;
     assert_eq!(out.status.code(), Some(1));
@@ -299,12 +294,10 @@ async fn exit_codes_for_config_errors_failures_and_timeouts() {
         server.always_for_model(m, Reply::error(400, "model not found"));
     }
     let (dir, cfg) = workspace(&server, "massgen_tui:\n  max_agent_failures: 1\n");
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .arg("--config")
-            .arg(&cfg)
-            .args(["--headless", "Q"]),
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &["--config", cfg.to_str().unwrap(), "--headless", "Q"],
     )
     .await;
     let err = String::from_utf8_lossy(&out.stderr);
@@ -318,12 +311,17 @@ async fn exit_codes_for_config_errors_failures_and_timeouts() {
         server.always_for_model(m, Reply::text("hmm").initial_delay(Duration::from_secs(30)));
     }
     let (dir, cfg) = workspace(&server, "");
-    let out = output(
-        Command::new(bin())
-            .current_dir(dir.path())
-            .arg("--config")
-            .arg(&cfg)
-            .args(["--headless", "--orchestrator-timeout", "1", "Q"]),
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--headless",
+            "--orchestrator-timeout",
+            "1",
+            "Q",
+        ],
     )
     .await;
     assert_eq!(
@@ -461,13 +459,11 @@ async fn provider_built_in_tools_are_reported_not_silently_dropped() {
         server.base_url()
     );
     std::fs::write(dir.path().join("ws.yaml"), cfg).unwrap();
-    let out = output(Command::new(bin()).current_dir(dir.path()).args([
-        "--config",
-        "ws.yaml",
-        "--headless",
-        "--no-logs",
-        "Q",
-    ]))
+    let out = run_cli(
+        dir.path(),
+        &[],
+        &["--config", "ws.yaml", "--headless", "--no-logs", "Q"],
+    )
     .await;
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{err}");

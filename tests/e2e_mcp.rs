@@ -8,8 +8,7 @@ mod support;
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use support::{Chunk, RecordedRequest, Reply, ScriptedProvider};
-use tokio::process::Command;
+use support::{Chunk, RecordedRequest, Reply, ScriptedProvider, run_cli};
 use tokio_util::sync::CancellationToken;
 
 fn bin() -> &'static str {
@@ -116,19 +115,17 @@ ui:
     let path = dir.path().join("mcp.yaml");
     std::fs::write(&path, cfg).unwrap();
 
-    let out = tokio::time::timeout(
-        Duration::from_secs(90),
-        Command::new(bin())
-            .current_dir(dir.path())
-            .env("ZAI_API_KEY", "zai-test-key")
-            .arg("--config")
-            .arg(&path)
-            .args(["--json", "What is 2 + 3?"])
-            .output(),
+    let out = run_cli(
+        dir.path(),
+        &[("ZAI_API_KEY", "zai-test-key")],
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--json",
+            "What is 2 + 3?",
+        ],
     )
-    .await
-    .expect("run did not finish")
-    .unwrap();
+    .await;
     shutdown.cancel();
     let _ = http_server.await;
     let stderr = String::from_utf8_lossy(&out.stderr);

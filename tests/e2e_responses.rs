@@ -10,8 +10,7 @@ mod support;
 use serde_json::{Value, json};
 use std::time::Duration;
 use support::scripted_provider::RChunk;
-use support::{RecordedRequest, Reply, ScriptedProvider};
-use tokio::process::Command;
+use support::{RecordedRequest, Reply, ScriptedProvider, run_cli};
 
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_massgen-tui")
@@ -110,19 +109,17 @@ ui:
     let path = dir.path().join("responses.yaml");
     std::fs::write(&path, cfg).unwrap();
 
-    let out = tokio::time::timeout(
-        Duration::from_secs(90),
-        Command::new(bin())
-            .current_dir(dir.path())
-            .env("OPENAI_API_KEY", "sk-openai-test")
-            .arg("--config")
-            .arg(&path)
-            .args(["--json", "What is 2 + 3?"])
-            .output(),
+    let out = run_cli(
+        dir.path(),
+        &[("OPENAI_API_KEY", "sk-openai-test")],
+        &[
+            "--config",
+            path.to_str().unwrap(),
+            "--json",
+            "What is 2 + 3?",
+        ],
     )
-    .await
-    .expect("run did not finish")
-    .unwrap();
+    .await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "stderr:\n{stderr}");
     assert!(

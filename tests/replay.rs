@@ -8,22 +8,10 @@ mod support;
 use massgen_tui::protocol::EventMsg;
 use serde_json::json;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
-use support::{Chunk, RecordedRequest, Reply, ScriptedProvider};
-use tokio::process::Command;
-
-fn bin() -> &'static str {
-    env!("CARGO_BIN_EXE_massgen-tui")
-}
+use support::{Chunk, RecordedRequest, Reply, ScriptedProvider, run_cli};
 
 async fn run(dir: &Path, args: &[&str]) -> std::process::Output {
-    tokio::time::timeout(
-        Duration::from_secs(60),
-        Command::new(bin()).current_dir(dir).args(args).output(),
-    )
-    .await
-    .expect("timed out")
-    .unwrap()
+    run_cli(dir, &[], args).await
 }
 
 /// A live headless run; returns (dir, run dir, stdout, stderr).
